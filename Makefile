@@ -1,0 +1,54 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+export COMMUNS_DATA_DIR ?= $(CURDIR)/var
+export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
+SERVICE ?=
+
+.PHONY: install run run-split restart-service stop-split test test-unit lint clean
+
+install: $(VENV)/.installed
+
+# Reinstalls only when the dependency list or the pinned set changes.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip<27" "setuptools<81" wheel
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+run: install
+	$(BIN)/communs run
+
+# One process per service, as docker-compose runs them; pids and logs under the data dir.
+run-split: install
+	@mkdir -p $(COMMUNS_DATA_DIR)/log
+	@for service in identity subscriptions billing eadmin eservices procurement opendata \
+	    participation alerting accessibility gateway; do \
+	  nohup $(BIN)/communs run $$service > $(COMMUNS_DATA_DIR)/log/$$service.out 2>&1 & \
+	  echo "started $$service (pid $$!)"; \
+	done
+
+restart-service: install
+	@test -n "$(SERVICE)" || (echo "usage: make restart-service SERVICE=identity" && exit 2)
+	@pid_file=$(COMMUNS_DATA_DIR)/run/$(SERVICE).pid; \
+	if [ -f $$pid_file ]; then kill -TERM $$(cat $$pid_file) && \
+	  while kill -0 $$(cat $$pid_file 2>/dev/null) 2>/dev/null; do sleep 0.2; done; fi
+	@mkdir -p $(COMMUNS_DATA_DIR)/log
+	@nohup $(BIN)/communs run $(SERVICE) > $(COMMUNS_DATA_DIR)/log/$(SERVICE).out 2>&1 & \
+	  echo "restarted $(SERVICE) (pid $$!)"
+
+stop-split:
+	@for pid_file in $(COMMUNS_DATA_DIR)/run/*.pid; do \
+	  [ -f $$pid_file ] && kill -TERM $$(cat $$pid_file) && echo "stopped $$(basename $$pid_file .pid)"; \
+	done; true
+
+test: install
+	$(BIN)/nameko test $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/nameko test -m "not broker and not postgres" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,90 @@
+"""Who is calling, and which commune's data they may reach.
+
+Tokens are verified here, with the identity service's public keys (its JWKS) kept in memory:
+no call to identity per request, one when a token names a key not seen yet (rotation).
+"""
+
+import time
+from dataclasses import dataclass
+
+import jwt
+from nameko.extensions import DependencyProvider
+
+from contracts.errors import Unauthorized
+from contracts.identity import (
+    COMMUNE_AGENT,
+    METROPOLE_ADMIN,
+    TOKEN_ALGORITHM,
+    TOKEN_AUDIENCE,
+    TOKEN_ISSUER,
+)
+
+INVALID_TOKEN = "The access token is invalid or has expired."
+KEY_REFRESH_INTERVAL = 10.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str
+    id: str
+    role: str
+    commune: str | None
+
+    def reaches(self, commune):
+        """Metropole admins reach every commune; a commune's agents reach their own only."""
+        if self.role == METROPOLE_ADMIN:
+            return True
+        return self.role == COMMUNE_AGENT and self.commune == commune
+
+
+def bearer_token(authorization):
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("This route needs an access token: Authorization: Bearer <token>.")
+    return token.strip()
+
+
+class TokenVerifier:
+    def __init__(self):
+        self._keys = {}
+        self._fetched_at = float("-inf")
+
+    def principal(self, authorization, fetch_jwks):
+        token = bearer_token(authorization)
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise Unauthorized(INVALID_TOKEN) from None
+        key = self._key(kid, fetch_jwks)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[TOKEN_ALGORITHM],
+                audience=TOKEN_AUDIENCE,
+                issuer=TOKEN_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError:
+            raise Unauthorized(INVALID_TOKEN) from None
+        return Principal(claims["kind"], claims["sub"], claims["role"], claims.get("commune"))
+
+    def _key(self, kid, fetch_jwks):
+        if kid not in self._keys and time.monotonic() - self._fetched_at > KEY_REFRESH_INTERVAL:
+            jwks = fetch_jwks()
+            self._keys = {jwk["kid"]: jwt.PyJWK(jwk).key for jwk in jwks["keys"]}
+            self._fetched_at = time.monotonic()
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise Unauthorized(INVALID_TOKEN) from None
+
+
+class Tokens(DependencyProvider):
+    """One verifier, and its key cache, per gateway container."""
+
+    def setup(self):
+        self.verifier = TokenVerifier()
+
+    def get_dependency(self, worker_ctx):
+        return self.verifier

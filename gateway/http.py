@@ -1,0 +1,183 @@
+"""The gateway's HTTP entrypoint and its ``route`` decorator.
+
+``route`` declares, in one place, what a route accepts and answers: the contract schemas that
+validate its body and query, the schema its answer is dumped with, who may call it. The same
+declaration produces the OpenAPI document (``gateway.openapi``).
+
+Every request gets a correlation id — the caller's ``X-Request-Id`` when it is sane, a new
+one otherwise — sent back in the response and carried by Nameko to every RPC and event the
+request causes, so that one grep finds its whole story.
+"""
+
+import functools
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import Schema
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from contracts.errors import (
+    BadRequest,
+    CommunsError,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from gateway.problems import problem_from_exception
+from servicekit.logging import CORRELATION_ID, get_logger
+from servicekit.validation import load
+
+log = get_logger("gateway.access")
+
+MAX_BODY_BYTES = 1024 * 1024
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+COMMUNE_PATH_PARAMETER = "insee"
+
+
+def correlation_id_of(request):
+    """The caller's ``X-Request-Id`` if it is a plain token; never echo arbitrary text into logs."""
+    offered = request.headers.get("X-Request-Id", "")
+    return offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    many: bool = False
+    status: int = 200
+    public: bool = False
+    roles: tuple = ()
+    errors: tuple = field(default=())
+
+    @property
+    def openapi_path(self):
+        return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.path)
+
+
+class ProblemWsgiApp(WsgiApp):
+    """Nameko's WSGI app, with unknown paths and methods answered as problems too."""
+
+    def __call__(self, environ, start_response):
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            adapter.match()
+        except HTTPException as error:
+            return problem_from_exception(error)(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    server = ProblemWebServer()
+
+    def handle_request(self, request):
+        request.shallow = False
+        request.max_content_length = MAX_BODY_BYTES
+        started = time.perf_counter()
+        correlation_id = correlation_id_of(request)
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(
+                self,
+                args,
+                kwargs,
+                context_data={CORRELATION_ID: correlation_id},
+                handle_result=partial(self.handle_result, done),
+            )
+            response = self.response_from_result(done.wait())
+        except Exception as error:
+            response = problem_from_exception(error)
+        response.headers["X-Request-Id"] = correlation_id
+        log.info(
+            "http.request",
+            method=request.method,
+            route=self.url,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            correlation_id=correlation_id,
+        )
+        return response
+
+
+def json_response(payload, status=200, headers=None):
+    return Response(
+        json.dumps(payload, ensure_ascii=False),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )
+
+
+def read_json_body(request):
+    """The request's JSON: 400 if it is not JSON, 413 if too large, 415 if sent as another type."""
+    content_type = request.mimetype
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"The body is sent as {content_type}; send JSON with Content-Type: application/json."
+        )
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes.") from None
+    if not raw:
+        raise BadRequest("This route needs a JSON body.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+
+
+def route(method, path, *, summary, tag, body=None, query=None, response=None, many=False,
+          status=200, public=False, roles=(), errors=()):
+    """Declare a gateway route; the method receives ``(request, principal, body, query,
+    **path)`` — ``body`` is the validated JSON as sent — and returns the JSON of the
+    ``response`` schema (or ``(payload, headers)``)."""
+    spec = RouteSpec(method, path, summary, tag, body, query, response, many, status,
+                     public, tuple(roles), tuple(errors))
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def serve(self, request, **path_values):
+            principal = None if spec.public else self.authenticate(request, spec.roles)
+            commune = path_values.get(COMMUNE_PATH_PARAMETER)
+            if commune is not None and not principal.reaches(commune):
+                # Another commune's data does not exist for this caller: 404, never 403.
+                raise NotFound("No such commune in your reach.")
+            wire_body = read_json_body(request) if body else None
+            if body:
+                # Checked here so a bad request never reaches a service; forwarded as sent,
+                # since the wire format is the contract and the service loads it again.
+                load(body(), wire_body)
+            loaded_query = load(query(), request.args.to_dict()) if query else None
+            result = fn(self, request, principal=principal, body=wire_body,
+                        query=loaded_query, **path_values)
+            headers = None
+            if isinstance(result, tuple):
+                result, headers = result
+            # What services answer is already in its wire form, dumped with ``response``.
+            return json_response(result, status=spec.status, headers=headers)
+
+        serve.__route__ = spec
+        return ApiEntrypoint.decorator(method, path, expected_exceptions=CommunsError)(serve)
+
+    return decorator

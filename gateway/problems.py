@@ -1,0 +1,47 @@
+"""Errors as ``application/problem+json`` (RFC 9457)."""
+
+import json
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from contracts.errors import CommunsError, Invalid, TooManyRequests
+
+PROBLEM_TYPE_BASE = "https://communs.montpellier3m.fr/problems/"
+UNEXPECTED = "The request could not be completed; the error is logged with its request id."
+
+
+def problem(status, title, detail, type_name=None, **extra):
+    body = {
+        "type": PROBLEM_TYPE_BASE + (type_name or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        mimetype="application/problem+json",
+    )
+
+
+def problem_from_exception(error):
+    """The problem response an exception deserves; unexpected ones say nothing of inside."""
+    if isinstance(error, Invalid):
+        return problem(error.status, error.title, error.detail, "invalid", errors=error.errors)
+    if isinstance(error, TooManyRequests):
+        response = problem(error.status, error.title, error.detail, "too-many-requests")
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    if isinstance(error, CommunsError):
+        response = problem(error.status, error.title, error.detail)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="communs"'
+        return response
+    if isinstance(error, HTTPException):
+        response = problem(error.code, error.name, error.description)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+    return problem(500, "Internal error", UNEXPECTED)

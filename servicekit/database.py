@@ -1,0 +1,137 @@
+"""Each service's own database, reached through SQLAlchemy 2 and migrated by alembic.
+
+The URL comes from the config (``servicekit.config.database_url``): a SQLite file under the
+data folder by default, PostgreSQL through a URL. The schema is migrated to its latest
+revision when the service starts — the toolkit's tables (outbox, inbox) on one alembic branch,
+the service's own on another, found in ``<service package>/migrations``.
+"""
+
+import contextlib
+import os
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from eventlet.semaphore import Semaphore
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import sessionmaker
+
+from servicekit import tables
+from servicekit.config import database_url
+
+TOOLKIT_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url):
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            # Greenthreads share connections from the pool; the Semaphore of DatabaseAccess
+            # (not SQLite's thread check) keeps them from using one at the same time.
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql"):
+        _make_psycopg_green()
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _make_psycopg_green():
+    """psycopg2 blocks the whole process on I/O unless told to yield to eventlet."""
+    import eventlet.patcher
+
+    if eventlet.patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+
+
+def service_migrations(service_package):
+    """The folder of a service's own revisions, if it has any."""
+    folder = resources.files(service_package).joinpath("migrations")
+    return Path(str(folder)) if folder.is_dir() else None
+
+
+def alembic_config(connection, service_package=None, target_metadata=None):
+    locations = [TOOLKIT_MIGRATIONS / "versions"]
+    own = service_migrations(service_package) if service_package else None
+    if own is not None:
+        locations.append(own)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(TOOLKIT_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
+    config.attributes["connection"] = connection
+    config.attributes["target_metadata"] = [tables.metadata, *filter(None, [target_metadata])]
+    return config
+
+
+def migrate(engine, service_package=None):
+    """Bring the database to the latest revision of every branch (idempotent)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection, service_package), "heads")
+
+
+def service_package_of(service_cls):
+    return service_cls.__module__.rpartition(".")[0]
+
+
+class DatabaseAccess:
+    """What a worker sees: transactions, and a ping for the health check.
+
+    Transactions do not nest. On SQLite they run one at a time per process: SQLite's own
+    busy-wait would block the eventlet hub while another greenthread holds the write lock.
+    """
+
+    def __init__(self, engine, sessions, lock):
+        self.engine = engine
+        self._sessions = sessions
+        self._lock = lock
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """A session committed when the block ends, rolled back if it raises."""
+        with self._lock, self._sessions.begin() as session:
+            yield session
+
+    def ping(self):
+        with self.transaction() as session:
+            session.execute(text("SELECT 1"))
+        return "ok"
+
+
+class Database(DependencyProvider):
+    """``db = Database(models.Base.metadata)`` in a service; ``Database()`` when the service
+    keeps only the toolkit's tables so far."""
+
+    def __init__(self, metadata=None):
+        self.metadata = metadata
+
+    def setup(self):
+        self.url = database_url(self.container.config, self.container.service_name)
+        self.engine = make_engine(self.url)
+        if self.container.config.get("DB_MIGRATE_ON_START", True):
+            migrate(self.engine, service_package_of(self.container.service_cls))
+        lock = Semaphore(1) if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        self.access = DatabaseAccess(
+            self.engine, sessionmaker(self.engine, expire_on_commit=False), lock
+        )
+
+    def stop(self):
+        self.engine.dispose()
+
+    def kill(self):
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        return self.access

@@ -1,0 +1,251 @@
+"""The transactional outbox: an event is written in the same transaction as the change that
+causes it, then published from there.
+
+``outbox.add(session, ACCOUNT_CREATED, data, occurred_at=…)`` stores the envelope beside the
+business rows; nothing reaches the broker unless that transaction commits. A relay
+greenthread per service publishes pending rows in order, with publisher confirms and
+``mandatory`` routing, and marks them published only once the broker has them. A broker
+outage leaves rows pending and retried with backoff: delayed, never dropped. A crash between
+the confirm and the mark publishes twice, which the consumers' inbox absorbs.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from eventlet.queue import Empty, LightQueue
+from kombu import Connection, Queue
+from nameko.amqp.publish import Publisher
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy import insert, select, update
+
+from contracts.envelope import EventEnvelopeSchema
+from servicekit.database import Database
+from servicekit.logging import CORRELATION_ID, get_logger
+from servicekit.providers import sibling
+from servicekit.tables import outbox
+
+log = get_logger(__name__)
+
+BATCH_SIZE = 100
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+def backoff(attempts):
+    """1 s, 2 s, 4 s… capped at five minutes."""
+    return min(timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def make_envelope(event_type, data, occurred_at, commune=None, correlation_id=None):
+    """The envelope of ``contracts.envelope`` with the payload checked against its schema."""
+    payload = event_type.schema().dump(event_type.schema().load(_jsonable(data)))
+    return EventEnvelopeSchema().dump(
+        {
+            "event_id": uuid.uuid4(),
+            "type": event_type.name,
+            "version": event_type.version,
+            "occurred_at": occurred_at,
+            "producer": event_type.producer,
+            "commune": commune,
+            "correlation_id": correlation_id,
+            "data": payload,
+        }
+    )
+
+
+def _jsonable(data):
+    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in data.items()}
+
+
+class OutboxWriter:
+    """What a worker sees: ``add`` an event to the transaction it is in."""
+
+    def __init__(self, producer, correlation_id_of):
+        self._producer = producer
+        self._correlation_id_of = correlation_id_of
+
+    def add(self, session, event_type, data, occurred_at, commune=None):
+        if event_type.producer != self._producer:
+            raise ValueError(f"{event_type.name} is produced by {event_type.producer}")
+        correlation_id = self._correlation_id_of()
+        envelope = make_envelope(event_type, data, occurred_at, commune, correlation_id)
+        now = datetime.now(UTC)
+        session.execute(
+            insert(outbox).values(
+                event_id=uuid.UUID(envelope["event_id"]),
+                event_type=event_type.name,
+                envelope=envelope,
+                correlation_id=correlation_id,
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+        return envelope
+
+
+class Relay:
+    """Publishes pending outbox rows of one service, oldest first."""
+
+    def __init__(self, producer, access, config, topology, poll_interval):
+        self.producer = producer
+        self.access = access
+        self.topology = topology
+        self.poll_interval = poll_interval
+        self.exchange = get_event_exchange(producer, config)
+        self.amqp_uri = amqp_uri = config["AMQP_URI"]
+        # One quick reconnection attempt, then the row waits for the relay's own backoff:
+        # a publish must not hold the service's transaction while the broker is away.
+        self.publisher = Publisher(
+            amqp_uri,
+            use_confirms=True,
+            mandatory=True,
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_max": 1},
+            transport_options={"max_retries": 1, "interval_start": 0.5, "interval_max": 1},
+        )
+        self._wake = LightQueue(maxsize=1)
+        self._declared = set()
+
+    def wake(self):
+        """Look for due rows now rather than at the next poll."""
+        if self._wake.empty():
+            self._wake.put_nowait(True)
+
+    def run_forever(self):
+        while True:
+            try:
+                self._wake.get(timeout=self.poll_interval)
+            except Empty:
+                pass
+            try:
+                self.publish_pending()
+            except Exception:
+                log.exception("outbox.relay_failed")
+
+    def publish_pending(self):
+        """Publish what is due; returns how many rows went out."""
+        published = 0
+        while True:
+            with self.access.transaction() as session:
+                rows = session.execute(
+                    select(outbox)
+                    .where(outbox.c.published_at.is_(None))
+                    .where(outbox.c.next_attempt_at <= datetime.now(UTC))
+                    .order_by(outbox.c.created_at)
+                    .limit(BATCH_SIZE)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                for row in rows:
+                    try:
+                        self._publish(row)
+                    except Exception as error:  # the broker is down or refused it: retry later
+                        self._postpone(session, row, error)
+                        return published
+                    session.execute(
+                        update(outbox)
+                        .where(outbox.c.event_id == row.event_id)
+                        .values(published_at=datetime.now(UTC), attempts=row.attempts + 1)
+                    )
+                    published += 1
+            if len(rows) < BATCH_SIZE:
+                return published
+
+    def _publish(self, row):
+        event_type = self.topology.get(row.event_type)
+        subscribers = event_type.subscribers if event_type else ()
+        self._declare_subscriber_queues(event_type, subscribers)
+        headers = {"nameko.call_id_stack": [f"{self.producer}.outbox.{row.event_id}"]}
+        if row.correlation_id:
+            headers[f"nameko.{CORRELATION_ID}"] = row.correlation_id
+        self.publisher.publish(
+            row.envelope,
+            exchange=self.exchange,
+            routing_key=row.event_type,
+            headers=headers,
+            declare=[self.exchange],
+            # An event no one subscribes to is not an error; one its subscribers cannot
+            # receive is, and must stay pending.
+            mandatory=bool(subscribers),
+        )
+        log.info("outbox.published", event_type=row.event_type, event_id=str(row.event_id))
+
+    def _declare_subscriber_queues(self, event_type, subscribers):
+        missing = [s for s in subscribers if (event_type.name, s) not in self._declared]
+        if not missing:
+            return
+        with Connection(self.amqp_uri, connect_timeout=5) as connection:
+            channel = connection.default_channel
+            for subscriber in missing:
+                Queue(
+                    event_type.queue_name(subscriber),
+                    exchange=self.exchange,
+                    routing_key=event_type.name,
+                    durable=True,
+                    auto_delete=False,
+                ).declare(channel=channel)
+                self._declared.add((event_type.name, subscriber))
+
+    def _postpone(self, session, row, error):
+        attempts = row.attempts + 1
+        session.execute(
+            update(outbox)
+            .where(outbox.c.event_id == row.event_id)
+            .values(
+                attempts=attempts,
+                next_attempt_at=datetime.now(UTC) + backoff(attempts),
+                last_error=f"{type(error).__name__}: {error}"[:2000],
+            )
+        )
+        log.warning(
+            "outbox.publish_postponed",
+            event_type=row.event_type,
+            event_id=str(row.event_id),
+            attempts=attempts,
+            error=type(error).__name__,
+        )
+
+
+class Outbox(DependencyProvider):
+    """``outbox = Outbox()`` beside ``db = Database(...)`` in a service."""
+
+    def __init__(self, poll_interval=2.0):
+        self.poll_interval = poll_interval
+
+    def setup(self):
+        from contracts.events import EVENT_TYPES
+
+        self._database = sibling(self.container, Database)
+        self._topology = EVENT_TYPES
+        self.relay = None
+
+    def start(self):
+        self.relay = Relay(
+            self.container.service_name,
+            self._database.access,
+            self.container.config,
+            self._topology,
+            self.container.config.get("OUTBOX_POLL_INTERVAL", self.poll_interval),
+        )
+        self._thread = self.container.spawn_managed_thread(
+            self.relay.run_forever, identifier="outbox_relay"
+        )
+
+    def stop(self):
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.kill()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return OutboxWriter(self.container.service_name, lambda: worker_ctx.data.get(CORRELATION_ID))
+
+    def writer_outside_workers(self):
+        """For what a service does on its own at start, outside any request."""
+        return OutboxWriter(self.container.service_name, lambda: None)
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        # The worker's transactions are committed by now: what it added is due.
+        if exc_info is None and self.relay is not None:
+            self.relay.wake()

@@ -1,0 +1,40 @@
+"""Tables the toolkit keeps in every service's database, beside the service's own."""
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, Uuid
+
+from servicekit.sqltypes import UtcDateTime
+
+metadata = MetaData()
+
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("event_type", String(80), nullable=False),
+    Column("envelope", JSON, nullable=False),
+    Column("correlation_id", String(200)),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("published_at", UtcDateTime, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("consumer", String(160), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consumer", String(160), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("error", Text, nullable=False),
+)

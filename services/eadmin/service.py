@@ -1,0 +1,7 @@
+from servicekit.database import Database
+from servicekit.service import CommunsService
+
+
+class EadminService(CommunsService):
+    name = "eadmin"
+    db = Database()

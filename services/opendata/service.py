@@ -1,0 +1,7 @@
+from servicekit.database import Database
+from servicekit.service import CommunsService
+
+
+class OpendataService(CommunsService):
+    name = "opendata"
+    db = Database()

@@ -1,0 +1,7 @@
+from servicekit.database import Database
+from servicekit.service import CommunsService
+
+
+class ProcurementService(CommunsService):
+    name = "procurement"
+    db = Database()
