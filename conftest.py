@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import requests
 
 from servicekit.broker import broker_problem
 from servicekit.logging import configure_logging
@@ -67,14 +68,73 @@ def rabbit_manager(request):
     return rabbit.Client(options.RABBIT_API_URI)
 
 
+ADMIN_USERNAME = "metropole.admin"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
 @pytest.fixture
-def suite_config(rabbit_config, tmp_path):
-    """The config of a suite process: its own vhost, its own data folder."""
+def suite_config(rabbit_config, web_config, tmp_path):
+    """The config of a suite process: its own vhost, data folder and HTTP port."""
     return {
         **rabbit_config,
+        **web_config,
         "DATA_DIR": str(tmp_path / "var"),
         "RPC_TIMEOUT": 10,
         "OUTBOX_POLL_INTERVAL": 0.2,
-        "ADMIN_USERNAME": "metropole.admin",
-        "ADMIN_PASSWORD": "correct horse battery staple",
+        "ADMIN_USERNAME": ADMIN_USERNAME,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
+
+
+@pytest.fixture
+def start_services(runner_factory, suite_config):
+    """``start_services(IdentityService, GatewayService)`` runs them in this process, on the
+    test's own vhost; they are killed when the test ends."""
+
+    def start(*service_classes, **config_overrides):
+        runner = runner_factory({**suite_config, **config_overrides}, *service_classes)
+        runner.start()
+        return runner
+
+    return start
+
+
+class Api(requests.Session):
+    """An HTTP client of the gateway, as a commune's system would use it."""
+
+    def __init__(self, base_url):
+        super().__init__()
+        self.base_url = base_url
+
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, self.base_url + url, *args, **kwargs)
+
+    def token(self, username, password):
+        answer = self.post("/api/v1/auth/token", json={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["access_token"]
+
+    def as_user(self, username, password):
+        """A client whose requests carry that user's token."""
+        client = Api(self.base_url)
+        client.headers["Authorization"] = f"Bearer {self.token(username, password)}"
+        return client
+
+
+@pytest.fixture
+def api(web_config_port):
+    with Api(f"http://127.0.0.1:{web_config_port}") as client:
+        yield client
+
+
+@pytest.fixture
+def whole_suite(start_services):
+    """Every service and the gateway, as ``make run`` starts them."""
+    from servicekit.cli import RUNNABLE, service_class
+
+    return start_services(*(service_class(name) for name in RUNNABLE))
+
+
+@pytest.fixture
+def admin_api(api, whole_suite):
+    return api.as_user(ADMIN_USERNAME, ADMIN_PASSWORD)

@@ -11,6 +11,7 @@
 | ``COMMUNS_LOG_LEVEL`` | ``INFO`` | |
 | ``COMMUNS_ADMIN_USERNAME`` / ``COMMUNS_ADMIN_PASSWORD`` | | the first Metropole admin, created at first start |
 | ``COMMUNS_RPC_TIMEOUT`` | ``10`` | seconds the gateway waits for a service |
+| ``COMMUNS_MIGRATE_ON_START`` | ``true`` | a service migrates its database when it starts; ``false`` where a one-shot ``communs migrate`` job does it |
 """
 
 import os
@@ -56,6 +57,8 @@ def from_environment(environ=None):
         "ADMIN_USERNAME": environ.get("COMMUNS_ADMIN_USERNAME"),
         "ADMIN_PASSWORD": environ.get("COMMUNS_ADMIN_PASSWORD"),
         "RPC_TIMEOUT": float(environ.get("COMMUNS_RPC_TIMEOUT") or 10),
+        "DB_MIGRATE_ON_START": (environ.get("COMMUNS_MIGRATE_ON_START") or "true").lower()
+        not in ("0", "false", "no"),
         "LOG_FORMAT": environ.get("COMMUNS_LOG_FORMAT"),
         "LOG_LEVEL": environ.get("COMMUNS_LOG_LEVEL") or "INFO",
         # A service answers its own health check even when its pool is busy elsewhere.
