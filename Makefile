@@ -12,7 +12,7 @@ SERVICE ?=
 # start; both are known (docs/architecture.md, "Versions") and would bury real warnings.
 QUIET_FRAMEWORK := -W "ignore::UserWarning:nameko.cli.main" -W "ignore::Warning:nameko.cli.commands"
 
-.PHONY: install run run-split restart-service stop-split test test-unit lint clean
+.PHONY: install run run-split restart-service stop-split test test-unit bench clean
 
 install: $(VENV)/.installed
 
@@ -54,6 +54,10 @@ test: install
 
 test-unit: install
 	$(BIN)/python $(QUIET_FRAMEWORK) -m nameko test -m "not broker and not postgres" $(PYTEST_ARGS)
+
+# Figures of the running suite beside the framework's baselines (README, "Figures").
+bench: install
+	$(BIN)/python $(QUIET_FRAMEWORK) -m bench
 
 clean:
 	rm -rf $(VENV) var
