@@ -6,7 +6,8 @@ service decides what one transaction holds and tests decide what time it is.
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from contracts.events import ACCOUNT_CREATED
@@ -54,7 +55,11 @@ def create_account(session, outbox, new_account, created_by, now):
         created_by=created_by,
     )
     session.add(account)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another transaction took the name between the check above and this insert.
+        raise Conflict("This username is taken.") from None
     outbox.add(
         session,
         ACCOUNT_CREATED,
@@ -174,6 +179,17 @@ def _record_failure(session, throttle, kind, name, now):
     throttle.failures = state.failures
     throttle.window_started_at = state.window_started_at
     throttle.locked_until = state.locked_until
+
+
+def prune_login_throttles(session, now):
+    """Forget the names whose failures no longer count — no lock holds and the next failure
+    would start a new count — so names tried once by a sprayer do not pile up forever."""
+    not_locked = or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now)
+    count_over = or_(
+        LoginThrottle.window_started_at < now - rules.FAILURE_WINDOW,
+        LoginThrottle.locked_until <= now,
+    )
+    return session.execute(delete(LoginThrottle).where(not_locked, count_over)).rowcount
 
 
 def _audit(session, now, outcome, kind, principal_id, correlation_id):

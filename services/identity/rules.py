@@ -65,7 +65,9 @@ def seconds_locked(state, now):
     """Seconds until ``state`` lets a login through again; 0 if it does now."""
     if state is None or state.locked_until is None or state.locked_until <= now:
         return 0
-    return max(1, int((state.locked_until - now).total_seconds() + 0.999))
+    # Rounded up exactly (timedelta arithmetic, not floats): a client that waits this long
+    # finds the lock over, never a fraction of a second short.
+    return -((now - state.locked_until) // timedelta(seconds=1))
 
 
 def after_failure(state, now):

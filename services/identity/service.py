@@ -1,3 +1,5 @@
+from nameko.timer import timer
+
 from contracts.identity import (
     AccountSchema,
     IssuedApiClientSchema,
@@ -41,6 +43,12 @@ class IdentityService(CommunsService):
             raise error
         log.info("login.succeeded", principal_kind=principal["kind"], principal_id=principal["id"])
         return TokenSchema().dump(rules.issue_token(key, principal, now))
+
+    @timer(interval=3600)
+    def prune_login_throttles(self):
+        with self.db.transaction() as session:
+            pruned = directory.prune_login_throttles(session, self.clock.now())
+        log.info("login.throttles_pruned", count=pruned)
 
     @rpc
     def public_keys(self):
