@@ -43,6 +43,22 @@ def docker_compose_file():
 
 
 @pytest.fixture(scope="session")
+def docker_compose_command():
+    """The compose v2 plugin where it exists, the v1 binary otherwise."""
+    if shutil.which("docker-compose") and subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, check=False
+    ).returncode != 0:
+        return "docker-compose"
+    return "docker compose"
+
+
+@pytest.fixture(scope="session")
+def docker_setup():
+    """Only the broker: the rest of the compose file is the deployment, not a test fixture."""
+    return ["up -d rabbitmq"]
+
+
+@pytest.fixture(scope="session")
 def rabbit_manager(request):
     """Nameko's management client, pointed at a broker that answers."""
     from nameko.testing import rabbit
@@ -50,7 +66,6 @@ def rabbit_manager(request):
     options = request.config.option
     if broker_problem(options.RABBIT_AMQP_URI) and _docker_works():
         services = request.getfixturevalue("docker_services")
-        services.start("rabbitmq")
         host = "127.0.0.1"
         amqp_port = services.port_for("rabbitmq", 5672)
         api_port = services.port_for("rabbitmq", 15672)

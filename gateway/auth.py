@@ -52,9 +52,13 @@ class TokenVerifier:
     def principal(self, authorization, fetch_jwks):
         token = bearer_token(authorization)
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthorized(INVALID_TOKEN) from None
+        kid = header.get("kid")
+        # A token identity cannot have signed is refused before any key is fetched for it.
+        if header.get("alg") != TOKEN_ALGORITHM or not isinstance(kid, str):
+            raise Unauthorized(INVALID_TOKEN)
         key = self._key(kid, fetch_jwks)
         try:
             claims = jwt.decode(

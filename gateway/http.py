@@ -22,8 +22,9 @@ from marshmallow import Schema
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
+from contracts.communes import is_member
 from contracts.errors import (
     BadRequest,
     CommunsError,
@@ -68,15 +69,37 @@ class RouteSpec:
         return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.path)
 
 
+def log_request(request, route, response, started, correlation_id):
+    log.info(
+        "http.request",
+        service="gateway",
+        method=request.method,
+        route=route,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        correlation_id=correlation_id,
+    )
+
+
 class ProblemWsgiApp(WsgiApp):
     """Nameko's WSGI app, with unknown paths and methods answered as problems too."""
 
     def __call__(self, environ, start_response):
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            # eventlet's server ends a chunked body itself; unless told so, werkzeug reads
+            # such a body as empty (and could not hold it to MAX_BODY_BYTES).
+            environ["wsgi.input_terminated"] = True
         adapter = self.url_map.bind_to_environ(environ)
         try:
             adapter.match()
         except HTTPException as error:
-            return problem_from_exception(error)(environ, start_response)
+            started = time.perf_counter()
+            request = Request(environ)
+            correlation_id = correlation_id_of(request)
+            response = problem_from_exception(error)
+            response.headers["X-Request-Id"] = correlation_id
+            log_request(request, None, response, started, correlation_id)
+            return response(environ, start_response)
         return super().__call__(environ, start_response)
 
 
@@ -90,7 +113,9 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def handle_request(self, request):
         request.shallow = False
-        request.max_content_length = MAX_BODY_BYTES
+        # One byte over the limit: werkzeug refuses a longer Content-Length, but stops a
+        # chunked body there without a word; the length read then tells it was too long.
+        request.max_content_length = MAX_BODY_BYTES + 1
         started = time.perf_counter()
         correlation_id = correlation_id_of(request)
         try:
@@ -108,14 +133,7 @@ class ApiEntrypoint(HttpRequestHandler):
         except Exception as error:
             response = problem_from_exception(error)
         response.headers["X-Request-Id"] = correlation_id
-        log.info(
-            "http.request",
-            method=request.method,
-            route=self.url,
-            status=response.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            correlation_id=correlation_id,
-        )
+        log_request(request, self.url, response, started, correlation_id)
         return response
 
 
@@ -138,13 +156,20 @@ def read_json_body(request):
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes.") from None
+        raw = None
+    if raw is None or len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body exceeds {MAX_BODY_BYTES} bytes.")
     if not raw:
         raise BadRequest("This route needs a JSON body.")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
+
+
+class NoQueryParameters(Schema):
+    """What a route without a ``query`` schema accepts: nothing. A filter the route does not
+    have is refused (422 naming it), never silently ignored."""
 
 
 def route(method, path, *, summary, tag, body=None, query=None, response=None, many=False,
@@ -160,17 +185,20 @@ def route(method, path, *, summary, tag, body=None, query=None, response=None, m
         def serve(self, request, **path_values):
             principal = None if spec.public else self.authenticate(request, spec.roles)
             commune = path_values.get(COMMUNE_PATH_PARAMETER)
-            if commune is not None and not principal.reaches(commune):
-                # Another commune's data does not exist for this caller: 404, never 403.
+            if commune is not None and not (
+                is_member(commune) and (principal is None or principal.reaches(commune))
+            ):
+                # Another commune's data does not exist for this caller: 404, never 403 —
+                # the same answer as for a code that is no member commune at all.
                 raise NotFound("No such commune in your reach.")
             wire_body = read_json_body(request) if body else None
             if body:
                 # Checked here so a bad request never reaches a service; forwarded as sent,
                 # since the wire format is the contract and the service loads it again.
                 load(body(), wire_body)
-            loaded_query = load(query(), request.args.to_dict()) if query else None
+            loaded_query = load((query or NoQueryParameters)(), request.args.to_dict())
             result = fn(self, request, principal=principal, body=wire_body,
-                        query=loaded_query, **path_values)
+                        query=loaded_query if query else None, **path_values)
             headers = None
             if isinstance(result, tuple):
                 result, headers = result

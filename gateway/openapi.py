@@ -31,7 +31,7 @@ STANDARD_ERRORS = {
     409: "Conflicts with the current state",
     413: "Body too large",
     415: "The body is not sent as application/json",
-    422: "Invalid fields, each named in `errors`",
+    422: "Invalid fields or query parameters, each named in `errors`",
     429: "Too many attempts; see Retry-After",
     503: "A service did not answer in time",
 }
@@ -109,7 +109,10 @@ def _operation(operation_id, route):
 
 def _success(route):
     if route.response is None:
-        return {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+        return {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     schema = {"type": "array", "items": route.response} if route.many else route.response
     return {"description": route.summary, "content": {"application/json": {"schema": schema}}}
 
@@ -117,16 +120,17 @@ def _success(route):
 def _problem(description):
     return {
         "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 
 
 def _errors_of(route):
-    statuses = set(route.errors)
+    # 422 everywhere: a route refuses query parameters it does not declare.
+    statuses = set(route.errors) | {422}
     if route.body:
-        statuses |= {400, 413, 415, 422}
-    if route.query:
-        statuses.add(422)
+        statuses |= {400, 413, 415}
     if not route.public:
         statuses |= {401}
     if route.roles:

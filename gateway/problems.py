@@ -5,10 +5,13 @@ import json
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from contracts.errors import CommunsError, Invalid, TooManyRequests
+from contracts.errors import ALL_ERRORS, CommunsError, Invalid, TooManyRequests
 
 PROBLEM_TYPE_BASE = "https://communs.montpellier3m.fr/problems/"
 UNEXPECTED = "The request could not be completed; the error is logged with its request id."
+# One title per problem type (RFC 9457): werkzeug's "Not Found" for an unknown path is the
+# same problem as the contracts' "Not found".
+CONTRACT_TITLES = {error.status: error.title for error in ALL_ERRORS if error is not CommunsError}
 
 
 def problem(status, title, detail, type_name=None, **extra):
@@ -40,7 +43,8 @@ def problem_from_exception(error):
             response.headers["WWW-Authenticate"] = 'Bearer realm="communs"'
         return response
     if isinstance(error, HTTPException):
-        response = problem(error.code, error.name, error.description)
+        title = CONTRACT_TITLES.get(error.code, error.name)
+        response = problem(error.code, title, error.description)
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response

@@ -11,7 +11,9 @@ from nameko.extensions import DependencyProvider
 
 class Clock:
     def __init__(self, frozen_at=None):
-        self._frozen_at = frozen_at
+        self._frozen_at = None
+        if frozen_at is not None:
+            self.set(frozen_at)
 
     def now(self):
         """An aware datetime in UTC."""

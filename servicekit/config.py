@@ -57,10 +57,26 @@ def from_environment(environ=None):
         "ADMIN_USERNAME": environ.get("COMMUNS_ADMIN_USERNAME"),
         "ADMIN_PASSWORD": environ.get("COMMUNS_ADMIN_PASSWORD"),
         "RPC_TIMEOUT": float(environ.get("COMMUNS_RPC_TIMEOUT") or 10),
-        "DB_MIGRATE_ON_START": (environ.get("COMMUNS_MIGRATE_ON_START") or "true").lower()
-        not in ("0", "false", "no"),
+        "DB_MIGRATE_ON_START": _flag(environ, "COMMUNS_MIGRATE_ON_START", default=True),
         "LOG_FORMAT": environ.get("COMMUNS_LOG_FORMAT"),
         "LOG_LEVEL": environ.get("COMMUNS_LOG_LEVEL") or "INFO",
         # A service answers its own health check even when its pool is busy elsewhere.
         "max_workers": int(environ.get("COMMUNS_MAX_WORKERS") or 10),
     }
+
+
+_FLAG_VALUES = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
+}
+
+
+def _flag(environ, name, default):
+    """A yes/no setting; a value that is neither is refused rather than read as yes."""
+    value = (environ.get(name) or "").strip().lower()
+    if not value:
+        return default
+    try:
+        return _FLAG_VALUES[value]
+    except KeyError:
+        raise ValueError(f"{name}={environ[name]!r}: expected true or false") from None

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.orm import sessionmaker
 
 from servicekit import tables
@@ -34,7 +34,12 @@ def make_engine(url):
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if url.startswith("postgresql"):
+    url = make_url(url)
+    if url.drivername == "postgresql":
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which blocks eventlet's
+        # hub and is not installed; psycopg2 is the driver that yields to greenthreads.
+        url = url.set(drivername="postgresql+psycopg2")
+    if url.drivername == "postgresql+psycopg2":
         _make_psycopg_green()
     return create_engine(url, pool_pre_ping=True)
 

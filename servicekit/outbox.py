@@ -29,6 +29,10 @@ log = get_logger(__name__)
 
 BATCH_SIZE = 100
 MAX_BACKOFF = timedelta(minutes=5)
+# One quick reconnection attempt, then the row waits for the relay's own backoff: a publish
+# must not hold the service's transaction (on SQLite, its whole database) while the broker
+# is away.
+ONE_QUICK_RETRY = {"max_retries": 1, "interval_start": 0.5, "interval_max": 1}
 
 
 def backoff(attempts):
@@ -37,9 +41,9 @@ def backoff(attempts):
 
 
 def make_envelope(event_type, data, occurred_at, commune=None, correlation_id=None):
-    """The envelope of ``contracts.envelope`` with the payload checked against its schema."""
+    """The envelope of ``contracts.envelope``, checked as its consumers will load it."""
     payload = event_type.schema().dump(event_type.schema().load(_jsonable(data)))
-    return EventEnvelopeSchema().dump(
+    envelope = EventEnvelopeSchema().dump(
         {
             "event_id": uuid.uuid4(),
             "type": event_type.name,
@@ -51,6 +55,10 @@ def make_envelope(event_type, data, occurred_at, commune=None, correlation_id=No
             "data": payload,
         }
     )
+    # Dumping checks nothing: a naive occurred_at or a commune outside the 31 would be
+    # written, then dead-lettered by every consumer.
+    EventEnvelopeSchema().load(envelope)
+    return envelope
 
 
 def _jsonable(data):
@@ -94,15 +102,13 @@ class Relay:
         self.poll_interval = poll_interval
         self.exchange = get_event_exchange(producer, config)
         self.amqp_uri = amqp_uri = config["AMQP_URI"]
-        # One quick reconnection attempt, then the row waits for the relay's own backoff:
-        # a publish must not hold the service's transaction while the broker is away.
         self.publisher = Publisher(
             amqp_uri,
             use_confirms=True,
             mandatory=True,
             retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_max": 1},
-            transport_options={"max_retries": 1, "interval_start": 0.5, "interval_max": 1},
+            retry_policy=dict(ONE_QUICK_RETRY),
+            transport_options=dict(ONE_QUICK_RETRY),
         )
         self._wake = LightQueue(maxsize=1)
         self._declared = set()
@@ -124,19 +130,24 @@ class Relay:
                 log.exception("outbox.relay_failed")
 
     def publish_pending(self):
-        """Publish what is due; returns how many rows went out."""
+        """Publish what is due, oldest first; returns how many rows went out.
+
+        A postponed row holds back the rows written after it, so that consumers receive a
+        service's events in the order it wrote them.
+        """
         published = 0
         while True:
             with self.access.transaction() as session:
                 rows = session.execute(
                     select(outbox)
                     .where(outbox.c.published_at.is_(None))
-                    .where(outbox.c.next_attempt_at <= datetime.now(UTC))
                     .order_by(outbox.c.created_at)
                     .limit(BATCH_SIZE)
                     .with_for_update(skip_locked=True)
                 ).all()
                 for row in rows:
+                    if row.next_attempt_at > datetime.now(UTC):
+                        return published
                     try:
                         self._publish(row)
                     except Exception as error:  # the broker is down or refused it: retry later
@@ -174,7 +185,9 @@ class Relay:
         missing = [s for s in subscribers if (event_type.name, s) not in self._declared]
         if not missing:
             return
-        with Connection(self.amqp_uri, connect_timeout=5) as connection:
+        with Connection(
+            self.amqp_uri, connect_timeout=5, transport_options=dict(ONE_QUICK_RETRY)
+        ) as connection:
             channel = connection.default_channel
             for subscriber in missing:
                 Queue(

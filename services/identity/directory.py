@@ -5,6 +5,7 @@ service decides what one transaction holds and tests decide what time it is.
 """
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -128,41 +129,79 @@ def _account(session, account_id):
     return account
 
 
-def authenticate(session, credentials, now, correlation_id):
-    """``(principal, None)`` for good credentials, ``(None, error)`` otherwise.
+@dataclass(frozen=True)
+class LoginAttempt:
+    """Who a login claims to be, read before its secret is checked."""
+
+    kind: str
+    name: str
+    holder_id: str | None
+    secret_hash: str | None
+    rejection: str
+
+
+def login_attempt(session, credentials):
+    if "client_id" in credentials:
+        holder = session.get(ApiClient, credentials["client_id"])
+        return LoginAttempt(
+            "api_client",
+            credentials["client_id"],
+            holder.client_id if holder else None,
+            holder.secret_hash if holder else None,
+            BAD_CLIENT_CREDENTIALS,
+        )
+    name = credentials["username"]
+    holder = session.scalar(select(Account).where(Account.username_key == name.lower()))
+    return LoginAttempt(
+        "account",
+        name,
+        str(holder.id) if holder else None,
+        holder.password_hash if holder else None,
+        BAD_CREDENTIALS,
+    )
+
+
+def login_refusal(session, attempt, now, correlation_id):
+    """The error that refuses the attempt now — its name is locked out — or ``None``.
+
+    Asked before the secret is checked, and again after, because other attempts on the same
+    name may have locked it in between.
+    """
+    throttle = session.get(LoginThrottle, rules.subject_digest(attempt.kind, attempt.name))
+    wait = rules.seconds_locked(_state(throttle), now)
+    if not wait:
+        return None
+    _audit(session, now, "throttled", attempt.kind, attempt.holder_id, correlation_id)
+    return TooManyRequests("Too many failed logins; try again later.", retry_after=wait)
+
+
+def secret_matches(attempt, credentials):
+    """Checked outside any transaction: argon2 takes ~100 ms, and on SQLite a transaction holds
+    the whole database."""
+    secret = credentials["client_secret" if attempt.kind == "api_client" else "password"]
+    matches = rules.secret_matches(attempt.secret_hash or rules.DECOY_HASH, secret)
+    return matches and attempt.holder_id is not None
+
+
+def record_login(session, attempt, matched, now, correlation_id):
+    """``(principal, None)`` for a matching secret, ``(None, error)`` otherwise.
 
     The error is returned, not raised, so that the caller commits what the failure leaves
     behind: every attempt lands in the audit trail, and failures count towards the throttle
     of the name that was tried, known or not, so probing names is throttled too.
     """
-    if "client_id" in credentials:
-        kind, name, secret = "api_client", credentials["client_id"], credentials["client_secret"]
-        holder = session.get(ApiClient, name)
-        secret_hash = holder.secret_hash if holder else None
-        holder_id = holder.client_id if holder else None
-        rejection = BAD_CLIENT_CREDENTIALS
-    else:
-        kind, name, secret = "account", credentials["username"], credentials["password"]
-        holder = session.scalar(select(Account).where(Account.username_key == name.lower()))
-        secret_hash = holder.password_hash if holder else None
-        holder_id = str(holder.id) if holder else None
-        rejection = BAD_CREDENTIALS
-
-    throttle = session.get(LoginThrottle, rules.subject_digest(kind, name))
-    wait = rules.seconds_locked(_state(throttle), now)
-    if wait:
-        _audit(session, now, "throttled", kind, holder_id, correlation_id)
-        return None, TooManyRequests("Too many failed logins; try again later.", retry_after=wait)
-
-    if not rules.secret_matches(secret_hash or rules.DECOY_HASH, secret) or holder is None:
-        _record_failure(session, throttle, kind, name, now)
-        _audit(session, now, "rejected", kind, holder_id, correlation_id)
-        return None, Unauthorized(rejection)
-
+    refusal = login_refusal(session, attempt, now, correlation_id)
+    if refusal:
+        return None, refusal
+    throttle = session.get(LoginThrottle, rules.subject_digest(attempt.kind, attempt.name))
+    if not matched:
+        _record_failure(session, throttle, attempt.kind, attempt.name, now)
+        _audit(session, now, "rejected", attempt.kind, attempt.holder_id, correlation_id)
+        return None, Unauthorized(attempt.rejection)
     if throttle is not None:
         session.delete(throttle)
-    _audit(session, now, "success", kind, holder_id, correlation_id)
-    return principal(session, kind, holder_id), None
+    _audit(session, now, "success", attempt.kind, attempt.holder_id, correlation_id)
+    return principal(session, attempt.kind, attempt.holder_id), None
 
 
 def _state(throttle):

@@ -31,13 +31,19 @@ class IdentityService(CommunsService):
     @rpc(sensitive_arguments=("credentials.password", "credentials.client_secret"))
     def issue_token(self, credentials):
         credentials = load(TokenRequestSchema(), credentials)
-        now = self.clock.now()
+        correlation_id = current_correlation_id()
         with self.db.transaction() as session:
-            principal, error = directory.authenticate(
-                session, credentials, now, current_correlation_id()
-            )
-            if principal:
-                key = directory.signing_key(session, now)
+            attempt = directory.login_attempt(session, credentials)
+            error = directory.login_refusal(session, attempt, self.clock.now(), correlation_id)
+        if not error:
+            matched = directory.secret_matches(attempt, credentials)
+            now = self.clock.now()
+            with self.db.transaction() as session:
+                principal, error = directory.record_login(
+                    session, attempt, matched, now, correlation_id
+                )
+                if principal:
+                    key = directory.signing_key(session, now)
         if error:
             log.info("login.refused", reason=type(error).__name__)
             raise error

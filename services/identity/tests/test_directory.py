@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, event, insert, select
 from sqlalchemy.orm import Session
 
-from contracts.errors import Conflict
+from contracts.errors import Conflict, TooManyRequests
 from services.identity import directory, rules
 from services.identity.models import Account, Base, LoginThrottle
 
@@ -91,3 +91,26 @@ def test_pruning_forgets_only_names_whose_failures_no_longer_count(
     session.flush()
     assert directory.prune_login_throttles(session, NOW) == (0 if kept else 1)
     assert len(session.scalars(select(LoginThrottle)).all()) == (1 if kept else 0)
+
+
+class RecordingOutbox:
+    def add(self, *args, **kwargs):
+        pass
+
+
+def test_a_right_password_checked_while_other_attempts_locked_the_name_is_still_refused(session):
+    directory.create_account(session, RecordingOutbox(), AGENT, "bootstrap", NOW)
+    right = {"username": AGENT["username"], "password": AGENT["password"]}
+    attempt = directory.login_attempt(session, right)
+    assert directory.login_refusal(session, attempt, NOW, "req-1") is None
+    # While this attempt's argon2 runs outside any transaction, a sprayer locks the name.
+    for _ in range(rules.MAX_FAILED_LOGINS):
+        directory.record_login(session, attempt, False, NOW, "req-2")
+
+    principal, error = directory.record_login(
+        session, attempt, directory.secret_matches(attempt, right), NOW, "req-1"
+    )
+
+    assert principal is None
+    assert isinstance(error, TooManyRequests)
+

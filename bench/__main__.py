@@ -1,0 +1,125 @@
+"""``python -m bench [--seconds N]``: start the suite, measure it, print and save the figures."""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+from bench import measures, report, say
+from bench.broker import fresh_vhost
+from bench.suite import SuiteFailed, running_suite
+
+OUTPUT = measures.REPOSITORY / "var" / "bench"
+# Half a core of someone else's work (a test run in the same tree) moves the figures visibly.
+BUSY_SHARE = 0.25
+
+
+def measure_floor(seconds):
+    # Half windows: the floor is a reference, not the subject, and the bench stays under ~2 min.
+    say(f"generator floor: a do-nothing eventlet WSGI server, {seconds / 2:g} s per concurrency")
+    return measures.http_floor(seconds / 2)
+
+
+def measure_everything(suite, amqp_uri, seconds):
+    say("creating a Lavérune agent through POST /api/v1/accounts")
+    username, password = measures.create_agent(suite)
+    token = measures.access_token(suite, username, password)
+    say(f"GET /api/v1/me at c=1 for {seconds:g} s")
+    figures = {"me_c1": measures.me_latency_at_concurrency_1(suite, token, seconds)}
+    say(f"GET /api/v1/me at c=16 for {seconds:g} s")
+    figures["me_c16"] = measures.me_throughput_at_concurrency_16(suite, token, seconds)
+    say(f"GET /health at c=1 for {seconds:g} s")
+    figures["health_c1"] = measures.health_latency_at_concurrency_1(suite, seconds)
+    # Timed just before the logins, so that both see the same neighbours on the machine.
+    say("timing argon2 while the suite idles")
+    figures["argon2_verify_ms"] = measures.argon2_verify_ms()
+    say(f"POST /api/v1/auth/token at c=4, GET /api/v1/me at c=1 beside, for {seconds:g} s")
+    figures["logins_c4"] = measures.logins_at_concurrency_4(
+        suite, username, password, token, seconds
+    )
+    say(f"raw RPC to identity.health from a standalone proxy for {seconds:g} s")
+    figures["raw_rpc_c1"] = measures.raw_rpc_at_concurrency_1(amqp_uri, seconds)
+    figures["suite_memory"] = measures.suite_memory(suite)
+    return figures
+
+
+def failed_requests(figures, prefix=""):
+    """Every load's failed requests, by dotted name: a figure made of errors is no figure."""
+    found = {}
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            if value.get("failures"):
+                found[prefix + name] = (value["failures"], value["first_failure"])
+            found.update(failed_requests(value, f"{prefix}{name}."))
+    return found
+
+
+def _cpu_idle_and_total():
+    # user nice system idle iowait irq softirq steal: guest time is already inside user.
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+def busy_share_of_machine(seconds=1.0):
+    """How busy the machine is with other work just before the bench starts, 0 to 1."""
+    idle_before, total_before = _cpu_idle_and_total()
+    time.sleep(seconds)
+    idle_after, total_after = _cpu_idle_and_total()
+    return round(1 - (idle_after - idle_before) / (total_after - total_before), 2)
+
+
+def machine():
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "nameko": version("nameko"),
+        "eventlet": version("eventlet"),
+        "load_generator": "python threads, one requests.Session each (wrk not used)",
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="length of each measured window"
+    )
+    seconds = parser.parse_args(argv).seconds
+
+    started_at = datetime.now(timezone.utc)
+    busy_share = busy_share_of_machine()
+    if busy_share > BUSY_SHARE:
+        say(f"other work keeps {busy_share:.0%} of the machine busy: expect noisy figures")
+    floor = measure_floor(seconds)
+    say("starting the suite in a fresh vhost and data folder")
+    try:
+        with fresh_vhost() as amqp_uri, running_suite(amqp_uri, OUTPUT / "suite.log") as suite:
+            figures = {"http_floor": floor, **measure_everything(suite, amqp_uri, seconds)}
+    except SuiteFailed as error:
+        say(str(error))
+        return 2
+
+    table_rows = report.rows(figures)
+    print(report.markdown_table(table_rows))
+    report.write_json(OUTPUT / "latest.json", {
+        "measured_at": started_at.isoformat(timespec="seconds"),
+        # Other work on a 2-core machine moves every figure; this says how quiet it was.
+        "machine": {**machine(), "busy_share_before_start": busy_share},
+        "seconds_per_window": seconds,
+        "figures": figures,
+        "table": [dict(zip(report.COLUMNS, row)) for row in table_rows],
+        "suite_stop": suite.stop_outcome,
+    })
+    say(f"figures written to {(OUTPUT / 'latest.json').relative_to(measures.REPOSITORY)}")
+
+    failures = failed_requests(figures)
+    for name, (count, first) in failures.items():
+        say(f"{count} failed requests in {name}; first: {first}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The figures beside their baselines: a Markdown table (the README quotes it) and JSON."""
+
+import json
+
+# Measured with the same framework on this kind of machine: ../shared/reference/pins.md and
+# reliability-perf-anchors.md §3. Medians; order-of-magnitude references, not targets.
+NAMEKO_RPC_P50_MS = 1.79
+NAMEKO_RPC_PER_S = 537
+HTTP_RPC_C1_PER_S = 415
+HTTP_RPC_C16_PER_S = 614
+STACK_SATURATION_RPC_PER_S = "800–870"
+NAMEKO_CPU_MS_PER_RPC = 0.9
+# @http → RPC → @rpc at c=1 takes 1/415 s; less a bare RPC, that is what the HTTP hop adds.
+HTTP_HOP_MS = 1000 / HTTP_RPC_C1_PER_S - NAMEKO_RPC_P50_MS
+
+COLUMNS = ("measure", "value", "baseline", "verdict")
+
+# Within this share of the baseline a figure counts as on par: one short run on a shared VM
+# moves by at least that much from run to run.
+TOLERANCE = 0.15
+# Above this share of a core the suite's single process is what limits the rate.
+CPU_BOUND_PERCENT = 90
+# Logins reaching this share of the argon2 ceiling are limited by argon2 itself.
+ARGON2_BOUND_SHARE = 0.7
+
+
+def _versus(value, baseline, higher_is_better):
+    ratio = value / baseline
+    gain = ratio if higher_is_better else 1 / ratio
+    if abs(gain - 1) <= TOLERANCE:
+        word = "on par with"
+    elif gain > 1:
+        word = "better than"
+    else:
+        word = "worse than"
+    return f"{word} the baseline (×{ratio:.2f})"
+
+
+def _floor_rows(floor):
+    return [
+        ("generator floor (do-nothing eventlet WSGI): c=1 p50, c=16 rate",
+         f"{floor['c1']['p50_ms']:.2f} ms; {floor['c16']['per_second']:.0f} req/s", "—",
+         "bounds every HTTP figure below"),
+    ]
+
+
+def _me_rows(me_c1, me_c16, raw_rpc, floor):
+    hop_ms = me_c1["p50_ms"] - raw_rpc["p50_ms"]
+    share_of_floor = me_c16["per_second"] / floor["c16"]["per_second"]
+    cpu_ms = me_c16["suite_cpu_ms_per_request"]
+    cpu_verdict = f"one RPC's CPU is ~{NAMEKO_CPU_MS_PER_RPC / cpu_ms:.0%} of it"
+    if me_c16["suite_cpu_percent"] >= CPU_BOUND_PERCENT:
+        cpu_verdict += "; the suite's one process is CPU-bound"
+    return [
+        ("GET /api/v1/me, c=1: p50 / p95 / p99",
+         f"{me_c1['p50_ms']:.2f} / {me_c1['p95_ms']:.2f} / {me_c1['p99_ms']:.2f} ms", "—", ""),
+        ("GET /api/v1/me, c=1: throughput", f"{me_c1['per_second']:.0f} req/s",
+         f"{HTTP_RPC_C1_PER_S} req/s (@http → RPC → @rpc, c=1)",
+         _versus(me_c1["per_second"], HTTP_RPC_C1_PER_S, higher_is_better=True)),
+        ("gateway hop: /me p50 − raw RPC p50", f"{hop_ms:.2f} ms",
+         f"{HTTP_HOP_MS:.2f} ms (1/{HTTP_RPC_C1_PER_S} s − {NAMEKO_RPC_P50_MS} ms)",
+         _versus(hop_ms, HTTP_HOP_MS, higher_is_better=False)),
+        ("GET /api/v1/me, c=16: throughput", f"{me_c16['per_second']:.0f} req/s",
+         f"{HTTP_RPC_C16_PER_S} req/s (c=16); stack saturates at "
+         f"{STACK_SATURATION_RPC_PER_S} RPC/s",
+         _versus(me_c16["per_second"], HTTP_RPC_C16_PER_S, higher_is_better=True)
+         + f"; {share_of_floor:.0%} of the generator floor"),
+        ("GET /api/v1/me, c=16: p50 / p95",
+         f"{me_c16['p50_ms']:.2f} / {me_c16['p95_ms']:.2f} ms", "—", ""),
+        ("suite CPU per /me at c=16",
+         f"{cpu_ms:.2f} ms ({me_c16['suite_cpu_percent']:.0f} % of a core)",
+         f"{NAMEKO_CPU_MS_PER_RPC} ms per Nameko RPC", cpu_verdict),
+    ]
+
+
+def _login_rows(logins, argon2_ms, me_c1):
+    ceiling = 1000 / argon2_ms
+    share = logins["per_second"] / ceiling
+    bound = "argon2 dominates" if share >= ARGON2_BOUND_SHARE else "not argon2-bound"
+    beside = logins["alongside"]
+    return [
+        ("POST /api/v1/auth/token, c=4", f"{logins['per_second']:.1f} logins/s",
+         f"{ceiling:.1f}/s = 1 / argon2 verify ({argon2_ms:.1f} ms), one hub",
+         f"{share:.0%} of the argon2 ceiling: {bound}"),
+        ("GET /api/v1/me, c=1, beside those logins: p50 / p95",
+         f"{beside['p50_ms']:.2f} / {beside['p95_ms']:.2f} ms",
+         f"{me_c1['p50_ms']:.2f} / {me_c1['p95_ms']:.2f} ms without logins",
+         f"×{beside['p50_ms'] / me_c1['p50_ms']:.1f} at p50, "
+         f"×{beside['p95_ms'] / me_c1['p95_ms']:.1f} at p95"),
+    ]
+
+
+def rows(figures):
+    """(measure, value, baseline, verdict) for each figure; "—" where there is no baseline."""
+    me_c1, raw_rpc, health = figures["me_c1"], figures["raw_rpc_c1"], figures["health_c1"]
+    memory = figures["suite_memory"]
+    return [
+        *_floor_rows(figures["http_floor"]),
+        *_me_rows(me_c1, figures["me_c16"], raw_rpc, figures["http_floor"]),
+        ("GET /health (ten parallel RPCs), c=1: p50", f"{health['p50_ms']:.2f} ms", "—",
+         # Parallel on the wire, but one hub runs all ten services' work in turn.
+         f"{health['p50_ms'] / raw_rpc['p50_ms']:.1f}× one raw RPC p50"),
+        *_login_rows(figures["logins_c4"], figures["argon2_verify_ms"], me_c1),
+        ("raw RPC identity.health, c=1: p50",
+         f"{raw_rpc['p50_ms']:.2f} ms ({raw_rpc['per_second']:.0f}/s)",
+         f"{NAMEKO_RPC_P50_MS} ms ({NAMEKO_RPC_PER_S}/s), Nameko RPC",
+         _versus(raw_rpc["p50_ms"], NAMEKO_RPC_P50_MS, higher_is_better=False)),
+        ("suite RSS after the load",
+         f"{memory['rss_mib']:.0f} MiB (peak {memory['peak_rss_mib']:.0f} MiB)", "—", ""),
+    ]
+
+
+def markdown_table(table_rows):
+    widths = [max(len(row[column]) for row in (COLUMNS, *table_rows)) for column in range(4)]
+
+    def line(cells):
+        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + " |"
+
+    rule = line(["-" * width for width in widths])
+    return "\n".join([line(COLUMNS), rule, *map(line, table_rows)])
+
+
+def write_json(path, document):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

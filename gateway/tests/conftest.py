@@ -1,0 +1,85 @@
+"""A gateway in front of stand-in services, and tokens signed with a key the tests hold.
+
+The gateway runs for real — its HTTP server, its token checks, its validation — on a vhost
+of its own; each RPC proxy is replaced by a ``FakeService`` that answers what the test says
+and records every call, so a test can tell that a refused request reached no service.
+"""
+
+import pytest
+from nameko.testing.services import replace_dependencies
+
+from contracts.catalogue import SERVICES
+from contracts.identity import COMMUNE_AGENT, METROPOLE_ADMIN
+from gateway.service import GatewayService
+from gateway.tests.fakes import (
+    ADMIN_ID,
+    AGENT_ID,
+    LAVERUNE,
+    FakeService,
+    SigningKey,
+    bearer,
+)
+
+
+@pytest.fixture
+def signing_key():
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def principals():
+    """What the fake identity's ``get_principal`` knows, by id."""
+    return {
+        ADMIN_ID: {"kind": "account", "id": ADMIN_ID, "name": "metropole.admin",
+                   "role": METROPOLE_ADMIN, "commune": None},
+        AGENT_ID: {"kind": "account", "id": AGENT_ID, "name": "agent.laverune",
+                   "role": COMMUNE_AGENT, "commune": LAVERUNE},
+    }
+
+
+@pytest.fixture
+def fake_services(signing_key, principals):
+    """One fake per service; identity publishes ``signing_key`` and knows ``principals``."""
+    fakes = {name: FakeService(name, health={"service": name, "status": "ok",
+                                             "database": "ok"})
+             for name in SERVICES}
+    fakes["identity"].answers.update(
+        public_keys=lambda: {"keys": [signing_key.jwk()]},
+        get_principal=lambda kind, principal_id: principals[principal_id],
+        accounts_of_commune=lambda commune: [],
+    )
+    return fakes
+
+
+@pytest.fixture
+def fake_identity(fake_services):
+    return fake_services["identity"]
+
+
+@pytest.fixture
+def start_gateway(container_factory, suite_config, fake_services):
+    """``start_gateway(ServiceClass, **config)`` runs that gateway (``GatewayService`` by
+    default) in front of the fakes, on the port the ``api`` fixture calls."""
+
+    def start(service_cls=GatewayService, **config_overrides):
+        container = container_factory(service_cls, {**suite_config, **config_overrides})
+        replace_dependencies(container, **fake_services)
+        container.start()
+        return container
+
+    return start
+
+
+@pytest.fixture
+def gateway(start_gateway):
+    return start_gateway()
+
+
+@pytest.fixture
+def admin_headers(signing_key):
+    return bearer(signing_key.token(ADMIN_ID, METROPOLE_ADMIN))
+
+
+@pytest.fixture
+def agent_headers(signing_key):
+    return bearer(signing_key.token(AGENT_ID, COMMUNE_AGENT, LAVERUNE))

@@ -1,0 +1,124 @@
+import pytest
+
+from contracts.catalogue import SERVICES
+from servicekit.config import DEFAULT_AMQP_URI, DEFAULT_HTTP_ADDRESS, database_url, from_environment
+
+
+def test_an_empty_environment_runs_the_suite_on_one_machine():
+    config = from_environment({})
+    assert config == {
+        "AMQP_URI": DEFAULT_AMQP_URI,
+        "WEB_SERVER_ADDRESS": DEFAULT_HTTP_ADDRESS,
+        "DATA_DIR": "./var",
+        "DATABASE_URL": None,
+        "DATABASE_URLS": {},
+        "ADMIN_USERNAME": None,
+        "ADMIN_PASSWORD": None,
+        "RPC_TIMEOUT": 10.0,
+        "DB_MIGRATE_ON_START": True,
+        "LOG_FORMAT": None,
+        "LOG_LEVEL": "INFO",
+        "max_workers": 10,
+    }
+    assert DEFAULT_AMQP_URI == "amqp://guest:guest@127.0.0.1:5672/"
+    assert DEFAULT_HTTP_ADDRESS == "127.0.0.1:8000"
+
+
+def test_each_variable_lands_in_its_config_key():
+    config = from_environment(
+        {
+            "AMQP_URI": "amqp://suite:secret@rabbit:5672/communs",
+            "COMMUNS_HTTP_ADDRESS": "0.0.0.0:8080",
+            "COMMUNS_DATA_DIR": "/srv/communs",
+            "COMMUNS_ADMIN_USERNAME": "ops",
+            "COMMUNS_ADMIN_PASSWORD": "a long enough password",
+            "COMMUNS_RPC_TIMEOUT": "2.5",
+            "COMMUNS_LOG_FORMAT": "console",
+            "COMMUNS_LOG_LEVEL": "DEBUG",
+            "COMMUNS_MAX_WORKERS": "40",
+        }
+    )
+    assert config["AMQP_URI"] == "amqp://suite:secret@rabbit:5672/communs"
+    assert config["WEB_SERVER_ADDRESS"] == "0.0.0.0:8080"
+    assert config["DATA_DIR"] == "/srv/communs"
+    assert (config["ADMIN_USERNAME"], config["ADMIN_PASSWORD"]) == ("ops", "a long enough password")
+    assert config["RPC_TIMEOUT"] == 2.5
+    assert (config["LOG_FORMAT"], config["LOG_LEVEL"]) == ("console", "DEBUG")
+    assert config["max_workers"] == 40
+
+
+def test_by_default_each_service_has_a_sqlite_file_under_the_data_dir(tmp_path):
+    config = from_environment({"COMMUNS_DATA_DIR": str(tmp_path / "var")})
+    urls = {service: database_url(config, service) for service in SERVICES}
+    assert urls["billing"] == f"sqlite:///{tmp_path}/var/db/billing.sqlite3"
+    assert len(set(urls.values())) == len(SERVICES)
+    assert (tmp_path / "var" / "db").is_dir()
+
+
+def test_a_relative_data_dir_is_resolved_against_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert database_url(from_environment({}), "identity") == (
+        f"sqlite:///{tmp_path}/var/db/identity.sqlite3"
+    )
+
+
+def test_the_suite_url_names_each_services_database_through_its_template(tmp_path):
+    config = from_environment(
+        {
+            "COMMUNS_DATA_DIR": str(tmp_path),
+            "COMMUNS_DATABASE_URL": "postgresql://communs@db:5432/communs_{service}",
+        }
+    )
+    assert database_url(config, "billing") == "postgresql://communs@db:5432/communs_billing"
+    assert database_url(config, "eadmin") == "postgresql://communs@db:5432/communs_eadmin"
+    assert not (tmp_path / "db").exists()
+
+
+def test_a_services_own_url_overrides_the_suites_for_that_service_only():
+    config = from_environment(
+        {
+            "COMMUNS_DATABASE_URL": "postgresql://communs@db:5432/communs_{service}",
+            "IDENTITY_DATABASE_URL": "postgresql://identity@vault-db:5432/identity",
+            "UNKNOWN_DATABASE_URL": "postgresql://nobody@db/nothing",
+        }
+    )
+    assert config["DATABASE_URLS"] == {"identity": "postgresql://identity@vault-db:5432/identity"}
+    assert database_url(config, "identity") == "postgresql://identity@vault-db:5432/identity"
+    assert database_url(config, "billing") == "postgresql://communs@db:5432/communs_billing"
+
+
+@pytest.mark.parametrize(
+    "setting, migrate",
+    [
+        (None, True),
+        ("", True),
+        ("true", True),
+        ("1", True),
+        ("Yes", True),
+        ("on", True),
+        ("false", False),
+        ("FALSE", False),
+        ("0", False),
+        ("no", False),
+        (" off ", False),
+    ],
+)
+def test_migrate_on_start_reads_yes_and_no(setting, migrate):
+    environ = {} if setting is None else {"COMMUNS_MIGRATE_ON_START": setting}
+    assert from_environment(environ)["DB_MIGRATE_ON_START"] is migrate
+
+
+def test_migrate_on_start_refuses_a_value_that_is_neither_yes_nor_no():
+    # A typo must not silently mean "migrate", which replicas would race on.
+    with pytest.raises(ValueError, match="COMMUNS_MIGRATE_ON_START='flase'"):
+        from_environment({"COMMUNS_MIGRATE_ON_START": "flase"})
+
+
+def test_the_environment_of_the_process_is_read_when_none_is_given(monkeypatch):
+    monkeypatch.setenv("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/elsewhere")
+    monkeypatch.setenv("COMMUNS_DATA_DIR", "/srv/elsewhere")
+    config = from_environment()
+    assert (config["AMQP_URI"], config["DATA_DIR"]) == (
+        "amqp://guest:guest@127.0.0.1:5672/elsewhere",
+        "/srv/elsewhere",
+    )
