@@ -5,8 +5,12 @@ Deadlines of the agreement (30 September, 8 *jours francs*, one month) are compu
 """
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
+
+
+LEGAL_TIME_ZONE = ZoneInfo("Europe/Paris")
 
 
 class Clock:
@@ -20,7 +24,8 @@ class Clock:
         return self._frozen_at or datetime.now(UTC)
 
     def today(self):
-        return self.now().date()
+        """The date in France: the agreement's days (30 September, 1 January) are local days."""
+        return self.now().astimezone(LEGAL_TIME_ZONE).date()
 
     def set(self, moment):
         if moment.tzinfo is None:

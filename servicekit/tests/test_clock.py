@@ -40,6 +40,11 @@ def test_a_set_clock_stays_put_and_answers_in_utc():
     assert clock.today() == datetime(2024, 9, 30).date()
 
 
+def test_today_is_the_date_in_paris_not_in_utc():
+    late_on_30_september_in_utc = datetime(2024, 9, 30, 22, 30, tzinfo=UTC)
+    assert Clock(late_on_30_september_in_utc).today() == datetime(2024, 10, 1).date()
+
+
 def test_advance_moves_a_set_clock_by_a_delta_or_by_keywords():
     clock = Clock(TITLES_DEADLINE)
     clock.advance(timedelta(days=8))
