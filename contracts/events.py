@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, fields, validate
 
-from contracts.fields import InseeCode
+from contracts.billing import KINDS
+from contracts.fields import ApplicationCode, InseeCode, Money
 from contracts.identity import ROLES
 
 
@@ -43,7 +44,120 @@ class AccountCreatedSchema(Schema):
 
 ACCOUNT_CREATED = EventType("identity", "account.created", 1, AccountCreatedSchema)
 
-EVENT_TYPES = {event.name: event for event in (ACCOUNT_CREATED,)}
+
+# -- subscriptions: the spine that billing (and, on their effective dates, the applications)
+# follow. Each event states a fact whole, so that a consumer needs no other event first:
+# events of different types travel in different queues and may arrive in any order.
+
+
+class PopulationUpdatedSchema(Schema):
+    commune = InseeCode(required=True)
+    vintage = fields.Integer(required=True)
+    population = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class ConventionApplicationCostSchema(Schema):
+    application = ApplicationCode(required=True)
+    annual_cost = Money(required=True, allow_none=True)
+
+
+class ConventionRegisteredSchema(Schema):
+    convention_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    population_vintage = fields.Integer(required=True, allow_none=True)
+    members = fields.List(InseeCode(), required=True)
+    applications = fields.List(fields.Nested(ConventionApplicationCostSchema), required=True)
+
+
+class ConventionAmendedSchema(Schema):
+    convention_id = fields.UUID(required=True)
+    amendment_id = fields.UUID(required=True)
+    application = ApplicationCode(required=True)
+    annual_cost = Money(required=True, allow_none=True)
+    signed_on = fields.Date(required=True)
+
+
+class SubscriptionChangedSchema(Schema):
+    commune = InseeCode(required=True)
+    application = ApplicationCode(required=True)
+    change = fields.String(required=True, validate=validate.OneOf(("added", "removed")))
+    effective_from = fields.Date(required=True)
+    convention_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True, allow_none=True)
+
+
+class ConventionTerminatedSchema(Schema):
+    commune = InseeCode(required=True)
+    convention_id = fields.UUID(required=True)
+    effective_on = fields.Date(required=True)
+    termination_id = fields.UUID(required=True)
+
+
+def _billing(method):
+    return (Subscriber("billing", method),)
+
+
+POPULATION_UPDATED = EventType(
+    "subscriptions", "population.updated", 1, PopulationUpdatedSchema,
+    _billing("on_population_updated"),
+)
+CONVENTION_REGISTERED = EventType(
+    "subscriptions", "convention.registered", 1, ConventionRegisteredSchema,
+    _billing("on_convention_registered"),
+)
+CONVENTION_AMENDED = EventType(
+    "subscriptions", "convention.amended", 1, ConventionAmendedSchema,
+    _billing("on_convention_amended"),
+)
+SUBSCRIPTION_CHANGED = EventType(
+    "subscriptions", "subscription.changed", 1, SubscriptionChangedSchema,
+    _billing("on_subscription_changed"),
+)
+CONVENTION_TERMINATED = EventType(
+    "subscriptions", "convention.terminated", 1, ConventionTerminatedSchema,
+    _billing("on_convention_terminated"),
+)
+
+
+# -- billing
+
+
+class TitleIssuedSchema(Schema):
+    number = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    commune = InseeCode(required=True)
+    year = fields.Integer(required=True)
+    total_net = Money(required=True)
+    total_vat = Money(required=True)
+    total = Money(required=True)
+    corrects = fields.String(required=True, allow_none=True)
+
+
+class TitleCancelledSchema(Schema):
+    number = fields.String(required=True)
+    commune = InseeCode(required=True)
+    year = fields.Integer(required=True)
+    credit_note = fields.String(required=True)
+
+
+TITLE_ISSUED = EventType("billing", "title.issued", 1, TitleIssuedSchema)
+TITLE_CANCELLED = EventType("billing", "title.cancelled", 1, TitleCancelledSchema)
+
+EVENT_TYPES = {
+    event.name: event
+    for event in (
+        ACCOUNT_CREATED,
+        POPULATION_UPDATED,
+        CONVENTION_REGISTERED,
+        CONVENTION_AMENDED,
+        SUBSCRIPTION_CHANGED,
+        CONVENTION_TERMINATED,
+        TITLE_ISSUED,
+        TITLE_CANCELLED,
+    )
+}
 
 
 def event_type(name):

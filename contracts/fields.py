@@ -2,8 +2,9 @@
 
 import re
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
+from contracts.catalogue import APPLICATION_CODES
 from contracts.communes import INSEE_CODE_PATTERN, is_member
 
 
@@ -32,3 +33,18 @@ class Money(fields.Decimal):
             {"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{2}$", "example": "150.11"}
         )
         super().__init__(places=2, as_string=True, **kwargs)
+
+
+class ApplicationCode(fields.String):
+    """The stable code of one of the seven applications of Article 1 (``eadmin``…)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(
+            {"enum": list(APPLICATION_CODES), "example": "eadmin"}
+        )
+        super().__init__(
+            validate=validate.OneOf(
+                APPLICATION_CODES, error="Not an application of Article 1: {input}."
+            ),
+            **kwargs,
+        )
