@@ -1,5 +1,6 @@
-"""Subscriptions service of the suite.
+"""Subscriptions: who uses which application, from when, under which convention.
 
-Will own: Member communes, their legal populations, conventions and amendments, subscriptions with their effective periods, change requests (Art. 9) and terminations (Art. 10).
-Its domain arrives with its own issue; today it answers its health RPC and keeps
-the toolkit's tables (outbox, inbox) in its own database."""
+The 31 member communes and their INSEE populations; the conventions, with the annual cost of
+each application, and their amendments (*avenants*); each commune's subscription periods;
+change requests under Article 9 and terminations under Article 10, every one recorded with its
+answer. Every accepted change is announced as an event, which billing follows."""
