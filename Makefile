@@ -12,7 +12,7 @@ SERVICE ?=
 # start; both are known (docs/architecture.md, "Versions") and would bury real warnings.
 QUIET_FRAMEWORK := -W "ignore::UserWarning:nameko.cli.main" -W "ignore::Warning:nameko.cli.commands"
 
-.PHONY: install run run-split restart-service stop-split test test-unit bench clean
+.PHONY: install run run-split restart-service stop-split test test-unit demo bench clean
 
 install: $(VENV)/.installed
 
@@ -54,6 +54,11 @@ test: install
 
 test-unit: install
 	$(BIN)/python $(QUIET_FRAMEWORK) -m nameko test -m "not broker and not postgres" $(PYTEST_ARGS)
+
+# Against a running `make run`: registers the 2022–2024 convention through the gateway and
+# prints Annex 1 and Lavérune's 2022 title; fails if it is not 150.11 € (README, "make demo").
+demo: install
+	$(BIN)/python -m demo
 
 # Figures of the running suite beside the framework's baselines (README, "Figures"). The bench
 # times argon2 with identity's rules, which import eventlet first in that process.

@@ -1,11 +1,12 @@
-"""``python -m bench [--seconds N]``: start the suite, measure it, print and save the figures."""
+"""``python -m bench [--seconds N] [--only rules]``: start the suite, measure it, print and save
+the figures; ``--only rules`` times billing's rules alone, without the suite."""
 
 import argparse
 import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def measure_floor(seconds):
     # Half windows: the floor is a reference, not the subject, and the bench stays under ~2 min.
     say(f"generator floor: a do-nothing eventlet WSGI server, {seconds / 2:g} s per concurrency")
     return measures.http_floor(seconds / 2)
+
+
+def measure_billing_rules():
+    # Before the suite starts: pure CPU in this process, which the suite would share.
+    say(f"billing's rules: Annex 1 and every title for {measures.BILLING_COMMUNES:,} communes")
+    return measures.billing_rules()
 
 
 def measure_everything(suite, amqp_uri, seconds):
@@ -43,6 +50,9 @@ def measure_everything(suite, amqp_uri, seconds):
     )
     say(f"raw RPC to identity.health from a standalone proxy for {seconds:g} s")
     figures["raw_rpc_c1"] = measures.raw_rpc_at_concurrency_1(amqp_uri, seconds)
+    say(f"{measures.CHANGE_SAMPLES} change requests accepted, each polled until its draft "
+        "title shows it")
+    figures["change_to_draft"] = measures.change_to_draft_latency(suite)
     figures["suite_memory"] = measures.suite_memory(suite)
     return figures
 
@@ -87,17 +97,33 @@ def main(argv=None):
     parser.add_argument(
         "--seconds", type=float, default=10.0, help="length of each measured window"
     )
-    seconds = parser.parse_args(argv).seconds
+    parser.add_argument(
+        "--only", choices=("rules",), help="rules: billing's rules alone, without the suite"
+    )
+    args = parser.parse_args(argv)
+    seconds = args.seconds
 
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     busy_share = busy_share_of_machine()
     if busy_share > BUSY_SHARE:
         say(f"other work keeps {busy_share:.0%} of the machine busy: expect noisy figures")
+    billing_rules = measure_billing_rules()
+    if args.only == "rules":
+        table_rows = report.billing_rules_rows(billing_rules)
+        print(report.markdown_table(table_rows))
+        report.write_json(OUTPUT / "rules.json", {
+            "measured_at": started_at.isoformat(timespec="seconds"),
+            "machine": {**machine(), "busy_share_before_start": busy_share},
+            "figures": {"billing_rules": billing_rules},
+            "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
+        })
+        return 0
     floor = measure_floor(seconds)
     say("starting the suite in a fresh vhost and data folder")
     try:
         with fresh_vhost() as amqp_uri, running_suite(amqp_uri, OUTPUT / "suite.log") as suite:
-            figures = {"http_floor": floor, **measure_everything(suite, amqp_uri, seconds)}
+            figures = {"http_floor": floor, **measure_everything(suite, amqp_uri, seconds),
+                       "billing_rules": billing_rules}
     except SuiteFailed as error:
         say(str(error))
         return 2
@@ -110,7 +136,7 @@ def main(argv=None):
         "machine": {**machine(), "busy_share_before_start": busy_share},
         "seconds_per_window": seconds,
         "figures": figures,
-        "table": [dict(zip(report.COLUMNS, row)) for row in table_rows],
+        "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
         "suite_stop": suite.stop_outcome,
     })
     say(f"figures written to {(OUTPUT / 'latest.json').relative_to(measures.REPOSITORY)}")

@@ -1,6 +1,8 @@
 """What the bench measures, one function per figure; each returns plain numbers for the JSON."""
 
+import gc
 import json
+import random
 import secrets
 import socket
 import statistics
@@ -21,6 +23,13 @@ HTTP_TIMEOUT = 30
 AGENT_USERNAME = "bench.agent"
 AGENT_COMMUNE = "34134"  # Lavérune, the agreement's example
 ARGON2_SAMPLES = 10
+BILLING_COMMUNES = 35_000
+CHANGE_SAMPLES = 30
+# Applications that no commune but Lavérune has under the reference convention.
+CHANGE_APPLICATIONS = ("participation", "alerting", "accessibility", "eadmin")
+CHANGE_PATIENCE_S = 10.0
+CHANGE_POLL_S = 0.005
+BILLING_SAMPLES = 3
 
 
 # -- setting up through the public routes -------------------------------------------------------
@@ -202,6 +211,123 @@ def raw_rpc_at_concurrency_1(amqp_uri, seconds):
     return summary
 
 
+def change_to_draft_latency(suite, samples=CHANGE_SAMPLES):
+    """From accepting a change request to the changed draft title, both through the gateway.
+
+    The 2022–2024 convention is registered as ``make demo`` does; then, on a different commune
+    each time, an admin records a letter received on 15 June 2022 asking for one more
+    application, accepts it, and polls the commune's 2023 titles until the draft bills it:
+    the decision's transaction, the outbox relay, the broker, billing's handler, a read.
+    """
+    import demo
+    from contracts.communes import MEMBER_COMMUNES
+
+    session = requests.Session()
+    session.headers["Authorization"] = (
+        f"Bearer {access_token(suite, ADMIN_USERNAME, suite.admin_password)}"
+    )
+    reference = json.loads(demo.CONVENTION_FILE.read_text(encoding="utf-8"))
+    session.post(suite.url("/api/v1/conventions"), json=demo.convention_from(reference),
+                 timeout=HTTP_TIMEOUT).raise_for_status()
+    # Lavérune has more than open data under this convention; the others all start alike.
+    communes = [insee for insee in sorted(MEMBER_COMMUNES) if insee != demo.LAVERUNE][:samples]
+    latencies, timeouts = [], 0
+    for n, insee in enumerate(communes):
+        application = CHANGE_APPLICATIONS[n % len(CHANGE_APPLICATIONS)]
+        requests_url = suite.url(f"/api/v1/communes/{insee}/subscription-requests")
+        filed = session.post(requests_url, timeout=HTTP_TIMEOUT, json={
+            "application": application, "action": "add", "received_on": "2022-06-15"})
+        filed.raise_for_status()
+        titles_url = suite.url(f"/api/v1/communes/{insee}/billing/titles")
+        began = time.perf_counter()
+        session.post(f"{requests_url}/{filed.json()['id']}/decision", json={"decision": "accept"},
+                     timeout=HTTP_TIMEOUT).raise_for_status()
+        while time.perf_counter() - began < CHANGE_PATIENCE_S:
+            answer = session.get(titles_url, params={"year": 2023}, timeout=HTTP_TIMEOUT)
+            title = answer.ok and demo.billed_title(answer.json())
+            if title and application in {line["application"] for line in title["lines"]}:
+                latencies.append((time.perf_counter() - began) * 1000)
+                break
+            time.sleep(CHANGE_POLL_S)
+        else:
+            timeouts += 1
+    result = LoadResult(1, 0.0, latencies)
+    return {
+        "samples": len(communes),
+        "p50_ms": _rounded(result.percentile(50)),
+        "p99_ms": _rounded(result.percentile(99)),
+        "max_ms": _rounded(max(latencies, default=None)),
+        "failures": timeouts,
+        "first_failure": f"not visible within {CHANGE_PATIENCE_S:g} s" if timeouts else None,
+    }
+
+
 def suite_memory(suite):
     kib = suite.memory_kib()
     return {"rss_mib": round(kib["VmRSS"] / 1024, 1), "peak_rss_mib": round(kib["VmHWM"] / 1024, 1)}
+
+
+def billing_rules(communes=BILLING_COMMUNES):
+    """Annex 1 and every title of a year with billing's rules, for ``communes`` synthetic
+    communes each subscribing to the seven applications, beside a plain integer largest
+    remainder over the same weights, seven times, timed in the same run.
+
+    The synthetic convention bills all seven applications (open data included) so that both
+    sides allocate seven times. Medians of a few runs, the garbage collector on as in service.
+    """
+    from datetime import date
+    from decimal import Decimal
+
+    from contracts.catalogue import APPLICATION_CODES
+    from services.billing import rules
+
+    draw = random.Random(2022)
+    populations = {f"{n:05d}": draw.randint(0, 300_000) for n in range(communes)}
+    costs = {code: Decimal(draw.randint(1_000_000, 5_000_000)).scaleb(-2)
+             for code in APPLICATION_CODES}
+    convention = rules.Convention("synthetic", date(2022, 1, 1), date(2024, 12, 31), 2023,
+                                  frozenset(populations), costs)
+    subscribers = {code: set(populations) for code in APPLICATION_CODES}
+
+    def annex_and_titles():
+        annex = rules.annex(2023, convention, populations, subscribers)
+        return rules.titles(2023, annex, subscribers)
+
+    weights = [*populations.values(), sum(populations.values())]
+    cents = [rules.to_cents(cost) for cost in costs.values()]
+
+    def baseline():
+        for total in cents:
+            _plain_largest_remainder(total, weights)
+
+    titles = annex_and_titles()
+    counts = {"titles": len(titles), "lines": sum(len(t.lines) for t in titles.values())}
+    # Kept alive, a quarter of a million lines would slow every later collection it survives.
+    del titles
+    return {
+        "communes": communes,
+        "applications": len(APPLICATION_CODES),
+        **counts,
+        "rules_s": _median_seconds(annex_and_titles),
+        "baseline_s": _median_seconds(baseline),
+    }
+
+
+def _plain_largest_remainder(total, weights):
+    total_weight = sum(weights)
+    exact = [divmod(total * weight, total_weight) for weight in weights]
+    shares = [floor for floor, _ in exact]
+    order = sorted(range(len(weights)), key=lambda i: exact[i][1], reverse=True)
+    for i in order[:total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _median_seconds(work):
+    samples = []
+    for _ in range(BILLING_SAMPLES):
+        gc.collect()  # each sample starts without the previous one's garbage
+        began = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - began)
+    return round(statistics.median(samples), 3)

@@ -57,6 +57,7 @@ class RouteSpec:
     tag: str
     body: type[Schema] | None = None
     query: type[Schema] | None = None
+    headers: type[Schema] | None = None
     response: type[Schema] | None = None
     many: bool = False
     status: int = 200
@@ -172,13 +173,22 @@ class NoQueryParameters(Schema):
     have is refused (422 naming it), never silently ignored."""
 
 
-def route(method, path, *, summary, tag, body=None, query=None, response=None, many=False,
-          status=200, public=False, roles=(), errors=()):
+def declared_headers(schema, request):
+    """The request headers ``schema`` declares (a field's ``data_key`` is the header's name):
+    every request carries others (Host, User-Agent…) that are none of the route's business."""
+    names = (field.data_key or name for name, field in schema.fields.items())
+    return {name: request.headers[name] for name in names if name in request.headers}
+
+
+def route(method, path, *, summary, tag, body=None, query=None, headers=None, response=None,
+          many=False, status=200, public=False, roles=(), errors=()):
     """Declare a gateway route; the method receives ``(request, principal, body, query,
-    **path)`` — ``body`` is the validated JSON as sent — and returns the JSON of the
-    ``response`` schema (or ``(payload, headers)``)."""
-    spec = RouteSpec(method, path, summary, tag, body, query, response, many, status,
-                     public, tuple(roles), tuple(errors))
+    headers, **path)`` — ``body`` is the validated JSON as sent, ``headers`` the request
+    headers declared by the ``headers`` schema, loaded — and returns the JSON of the
+    ``response`` schema (or ``(payload, response headers)``)."""
+    spec = RouteSpec(method, path, summary, tag, body=body, query=query, headers=headers,
+                     response=response, many=many, status=status, public=public,
+                     roles=tuple(roles), errors=tuple(errors))
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -197,13 +207,18 @@ def route(method, path, *, summary, tag, body=None, query=None, response=None, m
                 # since the wire format is the contract and the service loads it again.
                 load(body(), wire_body)
             loaded_query = load((query or NoQueryParameters)(), request.args.to_dict())
+            loaded_headers = None
+            if headers:
+                header_schema = headers()
+                loaded_headers = load(header_schema, declared_headers(header_schema, request))
             result = fn(self, request, principal=principal, body=wire_body,
-                        query=loaded_query if query else None, **path_values)
-            headers = None
+                        query=loaded_query if query else None, headers=loaded_headers,
+                        **path_values)
+            response_headers = None
             if isinstance(result, tuple):
-                result, headers = result
+                result, response_headers = result
             # What services answer is already in its wire form, dumped with ``response``.
-            return json_response(result, status=spec.status, headers=headers)
+            return json_response(result, status=spec.status, headers=response_headers)
 
         serve.__route__ = spec
         return ApiEntrypoint.decorator(method, path, expected_exceptions=CommunsError)(serve)

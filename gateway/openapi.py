@@ -1,11 +1,28 @@
 """The OpenAPI 3 document, generated from the routes' own declarations and contract schemas."""
 
 import inspect
+import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from gateway.http import COMMUNE_PATH_PARAMETER
+
+PATH_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+# What each werkzeug converter of a route's path lets through.
+CONVERTER_SCHEMAS = {
+    None: {"type": "string"},
+    "int": {"type": "integer", "minimum": 0},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+COMMUNE_PARAMETER = {
+    "name": COMMUNE_PATH_PARAMETER,
+    "in": "path",
+    "required": True,
+    "description": "INSEE code of a member commune",
+    "schema": {"type": "string", "pattern": r"^\d{5}$", "example": "34134"},
+}
 
 PROBLEM = {
     "type": "object",
@@ -44,12 +61,24 @@ def routes_of(service_cls):
             yield method.__name__, spec
 
 
+def decimal_strings(converter, field, ret):
+    """Decimals travel as strings ("150.11"): documented so, their bounds kept as extensions,
+    since JSON Schema bounds apply to numbers only (a string bound is an invalid document)."""
+    if not (isinstance(field, fields.Decimal) and field.as_string):
+        return {}
+    for bound in ("minimum", "maximum"):
+        if bound in ret:
+            ret[f"x-{bound}"] = ret.pop(bound)
+    return {"type": "string", "format": ret.get("format", "decimal")}
+
+
 def build_openapi(service_cls, version):
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(
         title="communs — shared digital services of Montpellier Méditerranée Métropole",
         version=version,
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow_plugin],
         info={
             "description": (
                 "One API for the 31 communes, their citizens and companies, and Metropole "
@@ -58,6 +87,7 @@ def build_openapi(service_cls, version):
             )
         },
     )
+    marshmallow_plugin.converter.add_attribute_function(decimal_strings)
     spec.components.schema("Problem", PROBLEM)
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -84,19 +114,11 @@ def _operation(operation_id, route):
     }
     if not route.public:
         operation["security"] = [{"bearer": []}]
-    parameters = []
-    if f"<{COMMUNE_PATH_PARAMETER}>" in route.path:
-        parameters.append(
-            {
-                "name": COMMUNE_PATH_PARAMETER,
-                "in": "path",
-                "required": True,
-                "description": "INSEE code of a member commune",
-                "schema": {"type": "string", "pattern": r"^\d{5}$", "example": "34134"},
-            }
-        )
+    parameters = _path_parameters(route)
     if route.query:
         parameters.append({"in": "query", "schema": route.query})
+    if route.headers:
+        parameters.append({"in": "header", "schema": route.headers})
     if parameters:
         operation["parameters"] = parameters
     if route.body:
@@ -105,6 +127,19 @@ def _operation(operation_id, route):
             "content": {"application/json": {"schema": route.body}},
         }
     return operation
+
+
+def _path_parameters(route):
+    parameters = []
+    for converter, name in PATH_PARAMETER.findall(route.path):
+        if name == COMMUNE_PATH_PARAMETER:
+            parameters.append(dict(COMMUNE_PARAMETER))
+        else:
+            schema = CONVERTER_SCHEMAS[converter or None]
+            parameters.append(
+                {"name": name, "in": "path", "required": True, "schema": dict(schema)}
+            )
+    return parameters
 
 
 def _success(route):

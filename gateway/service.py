@@ -25,6 +25,8 @@ from contracts.identity import (
 from gateway.auth import Tokens
 from gateway.http import route
 from gateway.openapi import build_openapi
+from gateway.routes.billing import BillingRoutes
+from gateway.routes.subscriptions import SubscriptionsRoutes
 from servicekit.logging import LoggingContext
 from servicekit.rpc import call
 
@@ -35,7 +37,7 @@ class LoginEventsQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class GatewayService:
+class GatewayService(SubscriptionsRoutes, BillingRoutes):
     name = "gateway"
 
     config = Config()

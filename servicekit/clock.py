@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
 
-
 LEGAL_TIME_ZONE = ZoneInfo("Europe/Paris")
 
 

@@ -9,7 +9,7 @@ import pytest
 from nameko.testing.services import replace_dependencies
 
 from contracts.catalogue import SERVICES
-from contracts.identity import COMMUNE_AGENT, METROPOLE_ADMIN
+from contracts.identity import CITIZEN, COMMUNE_AGENT, METROPOLE_ADMIN
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
     ADMIN_ID,
@@ -18,6 +18,8 @@ from gateway.tests.fakes import (
     FakeService,
     SigningKey,
     bearer,
+    billing_answers,
+    subscriptions_answers,
 )
 
 
@@ -48,6 +50,8 @@ def fake_services(signing_key, principals):
         get_principal=lambda kind, principal_id: principals[principal_id],
         accounts_of_commune=lambda commune: [],
     )
+    fakes["subscriptions"].answers.update(subscriptions_answers())
+    fakes["billing"].answers.update(billing_answers())
     return fakes
 
 
@@ -71,6 +75,16 @@ def start_gateway(container_factory, suite_config, fake_services):
 
 
 @pytest.fixture
+def fake_subscriptions(fake_services):
+    return fake_services["subscriptions"]
+
+
+@pytest.fixture
+def fake_billing(fake_services):
+    return fake_services["billing"]
+
+
+@pytest.fixture
 def gateway(start_gateway):
     return start_gateway()
 
@@ -83,3 +97,8 @@ def admin_headers(signing_key):
 @pytest.fixture
 def agent_headers(signing_key):
     return bearer(signing_key.token(AGENT_ID, COMMUNE_AGENT, LAVERUNE))
+
+
+@pytest.fixture
+def citizen_headers(signing_key):
+    return bearer(signing_key.token("a-citizen", CITIZEN))

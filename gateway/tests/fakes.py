@@ -14,6 +14,10 @@ from contracts.identity import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER
 LAVERUNE, MONTPELLIER = "34134", "34172"
 ADMIN_ID = str(uuid.UUID(int=1))
 AGENT_ID = str(uuid.UUID(int=2))
+CONVENTION_ID = str(uuid.UUID(int=3))
+REQUEST_ID = str(uuid.UUID(int=4))
+TERMINATION_ID = str(uuid.UUID(int=5))
+EXTRA_ID = str(uuid.UUID(int=6))
 OMITTED = object()
 
 
@@ -98,3 +102,98 @@ class _FakeReply:
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
+
+
+# -- what subscriptions and billing are sent and answer, in their wire form -------------------
+
+NEW_CONVENTION = {
+    "title": "Convention de gestion de services numériques communs",
+    "period_start": "2022-01-01", "period_end": "2024-12-31", "population_vintage": 2023,
+    "applications": [{"application": "eadmin", "annual_cost": "21312.00"},
+                     {"application": "opendata", "annual_cost": None}],
+    "initial_subscriptions": {LAVERUNE: ["eadmin", "opendata"]},
+}
+NEW_EXTRA = {"year": 2022, "description": "Formulaire supplémentaire", "quantity": "1.00",
+             "unit_price": "100.00"}
+
+
+def commune(insee):
+    return {"insee": insee, "name": f"Commune {insee}", "siren": "213401342", "siret": None,
+            "populations": [{"vintage": 2023, "population": 4469}],
+            "subscriptions": [{"application": "opendata", "effective_from": "2022-01-01",
+                               "effective_until": None}],
+            "terminated_on": None}
+
+
+CONVENTION = {
+    "id": CONVENTION_ID, "title": "Convention de gestion de services numériques communs",
+    "period_start": "2022-01-01", "period_end": "2024-12-31", "population_vintage": 2023,
+    "applications": [{"application": "eadmin", "annual_cost": "21312.00"},
+                     {"application": "opendata", "annual_cost": None}],
+    "amendments": [], "registered_at": "2026-03-02T09:00:00+00:00",
+}
+
+
+def subscription_request(insee, request, status="pending"):
+    return {"id": REQUEST_ID, "commune": insee, "application": request["application"],
+            "action": request["action"], "received_on": request.get("received_on") or "2022-06-15",
+            "status": status, "effective_from": "2023-01-01", "answer_due": "2022-07-15",
+            "reason": None, "decided_at": None}
+
+
+def termination(insee):
+    return {"id": TERMINATION_ID, "commune": insee, "received_on": "2022-09-30",
+            "status": "accepted", "effective_on": "2023-01-01", "reason": None}
+
+
+def annex(year):
+    return {"year": year, "convention": CONVENTION_ID, "population_vintage": 2023,
+            "total_population": 510_000, "applications": []}
+
+
+def title(insee, year):
+    return {"number": None, "kind": "title", "status": "draft", "commune": insee, "year": year,
+            "issued_at": None, "due_by": f"{year}-09-30", "corrects": None,
+            "needs_correction": False, "lines": [], "total_net": "0.00", "total_vat": "0.00",
+            "total": "0.00"}
+
+
+def extra(insee, new_extra):
+    return {**new_extra, "id": EXTRA_ID, "commune": insee, "amount": "100.00",
+            "vat_rate": "0.20", "recorded_at": "2026-03-02T09:00:00+00:00"}
+
+
+def subscriptions_answers():
+    """Plausible answers of every RPC of subscriptions, for a test to override."""
+    return {
+        "list_communes": lambda: [commune(LAVERUNE), commune(MONTPELLIER)],
+        "get_commune": commune,
+        "update_commune": lambda insee, update: {**commune(insee), **update},
+        "update_population": lambda insee, population: commune(insee),
+        "register_convention": lambda convention, registered_by: CONVENTION,
+        "list_conventions": lambda: [CONVENTION],
+        "amend_convention": lambda convention_id, amendment, recorded_by: CONVENTION,
+        "file_subscription_request": lambda insee, request, filed_by: subscription_request(
+            insee, request),
+        "subscription_requests": lambda insee: [],
+        "decide_subscription_request": lambda insee, request_id, decision, decided_by: (
+            subscription_request(insee, {"application": "participation", "action": "add"},
+                                 status="accepted")),
+        "notify_termination": lambda insee, notice, filed_by: termination(insee),
+        "terminations": lambda insee: [],
+    }
+
+
+def billing_answers():
+    """Plausible answers of every RPC of billing, for a test to override."""
+    return {
+        "shares": annex,
+        "titles": lambda insee, year: [title(insee, year or 2022)],
+        "issue_titles": lambda year, idempotency_key, issued_by: {
+            "year": year, "issued": [], "already_issued": 0},
+        "late_titles": lambda year: [],
+        "correct_title": lambda number, confirmed_by: {
+            "credit_note": title(LAVERUNE, 2022), "corrected_title": None},
+        "record_extra": lambda insee, new_extra, recorded_by: extra(insee, new_extra),
+        "extras": lambda insee, year: [],
+    }

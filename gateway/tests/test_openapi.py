@@ -97,6 +97,64 @@ def test_the_commune_path_parameter_is_an_insee_code(document):
     assert (parameter["name"], parameter["in"], parameter["required"]) == ("insee", "path", True)
 
 
+# The gateway routes of subscriptions and billing (docs: ../notes/issue3-interface.md).
+SUBSCRIPTIONS_AND_BILLING = {
+    ("get", "/api/v1/communes"),
+    ("get", "/api/v1/communes/{insee}"),
+    ("patch", "/api/v1/communes/{insee}"),
+    ("put", "/api/v1/communes/{insee}/populations/{vintage}"),
+    ("post", "/api/v1/conventions"),
+    ("get", "/api/v1/conventions"),
+    ("post", "/api/v1/conventions/{convention_id}/amendments"),
+    ("post", "/api/v1/communes/{insee}/subscription-requests"),
+    ("get", "/api/v1/communes/{insee}/subscription-requests"),
+    ("post", "/api/v1/communes/{insee}/subscription-requests/{request_id}/decision"),
+    ("post", "/api/v1/communes/{insee}/termination"),
+    ("get", "/api/v1/communes/{insee}/terminations"),
+    ("get", "/api/v1/billing/shares"),
+    ("get", "/api/v1/communes/{insee}/billing/titles"),
+    ("post", "/api/v1/billing/titles/issue"),
+    ("get", "/api/v1/billing/titles/late"),
+    ("post", "/api/v1/billing/titles/{number}/correction"),
+    ("post", "/api/v1/communes/{insee}/billing/extras"),
+    ("get", "/api/v1/communes/{insee}/billing/extras"),
+}
+
+
+def test_the_routes_of_subscriptions_and_billing_are_listed(document):
+    listed = {(method, path) for path, operations in document["paths"].items()
+              for method in operations}
+    assert SUBSCRIPTIONS_AND_BILLING <= listed
+
+
+def test_every_path_parameter_is_declared_with_its_type(document):
+    decision = document["paths"][
+        "/api/v1/communes/{insee}/subscription-requests/{request_id}/decision"]["post"]
+    assert [(p["name"], p["schema"].get("format")) for p in decision["parameters"]] == [
+        ("insee", None), ("request_id", "uuid")]
+    population = document["paths"]["/api/v1/communes/{insee}/populations/{vintage}"]["put"]
+    assert population["parameters"][1]["schema"]["type"] == "integer"
+
+
+def test_the_idempotency_key_header_is_documented(document):
+    (header,) = document["paths"]["/api/v1/billing/titles/issue"]["post"]["parameters"]
+    assert (header["name"], header["in"], header["required"]) == ("Idempotency-Key", "header",
+                                                                  False)
+    assert header["schema"]["pattern"] == r"^[\x20-\x7e]{1,255}$"
+
+
+def test_a_year_is_a_required_query_parameter_of_annex_1(document):
+    (year,) = document["paths"]["/api/v1/billing/shares"]["get"]["parameters"]
+    assert (year["name"], year["in"], year["required"]) == ("year", "query", True)
+
+
+def test_decimals_are_documented_as_the_strings_they_are(document):
+    extra = document["components"]["schemas"]["NewExtra"]["properties"]
+    for name in ("quantity", "unit_price"):
+        assert (extra[name]["type"], extra[name]["format"]) == ("string", "decimal")
+        assert "minimum" not in extra[name]
+
+
 # -- served -----------------------------------------------------------------------------------
 
 
@@ -113,6 +171,8 @@ def test_the_gateway_serves_the_document_without_a_token(gateway, api, document)
 @pytest.mark.parametrize(("path", "schema_name"), [
     ("/api/v1/accounts", "NewAccount"),
     ("/api/v1/api-clients", "NewApiClient"),
+    ("/api/v1/conventions", "NewConvention"),
+    ("/api/v1/billing/titles/issue", "IssueTitles"),
 ])
 def test_what_the_document_requires_is_what_a_request_is_told_it_misses(
         gateway, api, admin_headers, fake_identity, path, schema_name):

@@ -63,8 +63,11 @@ def seed_communes(session, outbox, rows, now):
     return len(rows)
 
 
-def commune(session, insee):
-    found = session.get(Commune, insee)
+def commune(session, insee, lock=False):
+    """The member commune ``insee``; ``lock`` holds its row until the transaction ends, so that
+    changes to one commune's subscriptions (decisions, terminations) run one after the other
+    and each checks the rules against what the previous one committed (PostgreSQL)."""
+    found = session.get(Commune, insee, with_for_update=lock)
     if found is None:
         raise NotFound("No such member commune.")
     return found
@@ -335,6 +338,7 @@ def request_view(request):
 def decide_request(session, outbox, insee, request_id, decision, decided_by, now):
     """The Metropole's answer to a pending request. Accepting checks the rules again, since
     the commune's subscriptions may have changed since it was filed."""
+    commune(session, insee, lock=True)
     request = _request(session, insee, request_id)
     if request.status != PENDING:
         raise Conflict(f"The request is already {request.status}.")
@@ -401,12 +405,16 @@ def _period(subscription):
 
 def _add_subscription(session, outbox, insee, application, convention, effective_from,
                       request_id, now):
+    effective_until = rules.end_of_added_period(
+        _periods(session, insee, convention), application, effective_from
+    )
     session.add(
         Subscription(
             insee=insee,
             application=application,
             convention=convention.id,
             effective_from=effective_from,
+            effective_until=effective_until,
             request_id=request_id,
         )
     )
@@ -449,7 +457,7 @@ def _announce_change(session, outbox, insee, application, change, effective_from
 def notify_termination(session, outbox, insee, received_on, filed_by, now):
     """A notice of termination, always recorded: accepted with the 1 January it takes effect,
     or refused with the reason. Accepted, it closes the commune's subscriptions on that day."""
-    commune(session, insee)
+    commune(session, insee, lock=True)
     convention = _convention_covering(session, received_on)
     if convention is None:
         effective_on, reason = None, rules.NO_CONVENTION

@@ -81,12 +81,26 @@ def answer_due(received_on):
 
 
 def subscribed_applications(periods, day):
-    """The applications a commune uses on ``day``, from its subscription periods."""
+    """Art. 9: the applications a commune uses on ``day``, from its subscription periods."""
     return {period.application for period in periods if period.covers(day)}
 
 
 def is_subscribed(periods, application, day):
     return application in subscribed_applications(periods, day)
+
+
+def end_of_added_period(periods, application, effective_from):
+    """Art. 9: an application added from ``effective_from`` is used until its next period
+    begins, if one already begins later — a letter recorded late may ask for it a year before
+    a change already granted — so that a commune's periods of one application never overlap."""
+    return min(
+        (
+            period.effective_from
+            for period in periods
+            if period.application == application and period.effective_from > effective_from
+        ),
+        default=None,
+    )
 
 
 def refusal_of_change(action, application, received_on, terms, periods, terminated_on=None):

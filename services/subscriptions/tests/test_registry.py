@@ -1,16 +1,19 @@
 """The subscriptions database without a broker: what each change stores and announces."""
 
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.subscriptions import NewConventionSchema
 from servicekit import tables
+from servicekit.database import make_engine, migrate
 from servicekit.outbox import OutboxWriter
+from servicekit.tests.conftest import postgres_database  # noqa: F401  (a fixture)
 from services.subscriptions import registry, rules
 from services.subscriptions.bootstrap import member_rows
 from services.subscriptions.models import Base, Subscription
@@ -70,9 +73,24 @@ def events(session, event_type=None):
     return [e for e in envelopes if event_type in (None, e["type"])]
 
 
-def file(session, application, action, received_on, insee=LAVERUNE):
+def file(session, application, action, received_on, insee=LAVERUNE, filed_by=AGENT):
     new = {"application": application, "action": action}
-    return registry.file_request(session, insee, new, received_on, AGENT, NOW)
+    return registry.file_request(session, insee, new, received_on, filed_by, NOW)
+
+
+def accept(session, outbox, request, insee=LAVERUNE):
+    return registry.decide_request(
+        session, outbox, insee, request.id, {"decision": "accept"}, "admin-id", NOW
+    )
+
+
+def periods(session, insee, application):
+    subscriptions = session.scalars(
+        select(Subscription)
+        .where(Subscription.insee == insee, Subscription.application == application)
+        .order_by(Subscription.effective_from, Subscription.id)
+    )
+    return [(s.effective_from, s.effective_until) for s in subscriptions]
 
 
 def test_the_seed_stores_the_31_communes_and_announces_each_population(seeded):
@@ -197,6 +215,29 @@ def test_accepting_checks_the_rules_again(convention, seeded, outbox):
     assert (refused.status, refused.reason) == ("refused", "already removed")
 
 
+def test_a_letter_recorded_late_adds_a_period_that_ends_where_the_granted_one_begins(
+    convention, seeded, outbox
+):
+    # Montpellier's request of 1 October 2022 is granted from 2024; its letter of 1 September,
+    # recorded afterwards, asks for the same application from 2023.
+    accept(seeded, outbox, file(seeded, "eadmin", "add", date(2022, 10, 1), MONTPELLIER),
+           MONTPELLIER)
+    earlier = file(seeded, "eadmin", "add", date(2022, 9, 1), MONTPELLIER, filed_by=ADMIN)
+    assert earlier.status == "pending"
+    accept(seeded, outbox, earlier, MONTPELLIER)
+    assert periods(seeded, MONTPELLIER, "eadmin") == [
+        (date(2023, 1, 1), date(2024, 1, 1)),
+        (date(2024, 1, 1), None),
+    ]
+    # One period is in force on each day, so a removal finds which one to end.
+    accept(seeded, outbox, file(seeded, "eadmin", "remove", date(2023, 9, 1), MONTPELLIER),
+           MONTPELLIER)
+    assert periods(seeded, MONTPELLIER, "eadmin") == [
+        (date(2023, 1, 1), date(2024, 1, 1)),
+        (date(2024, 1, 1), date(2024, 1, 1)),
+    ]
+
+
 def test_a_request_of_another_commune_is_not_found(convention, seeded, outbox):
     request = file(seeded, "eadmin", "remove", date(2022, 3, 1))
     for insee, request_id in ((MONTPELLIER, request.id), (LAVERUNE, "not-a-uuid")):
@@ -264,3 +305,42 @@ def test_terminations_are_recorded_accepted_or_refused(
     )
     assert registry.terminations_of(seeded, LAVERUNE) == [termination]
     assert len(events(seeded, "convention.terminated")) == (status == "accepted")
+
+
+@pytest.mark.postgres
+def test_two_decisions_on_one_commune_run_one_after_the_other(postgres_database):  # noqa: F811
+    engine = make_engine(postgres_database())
+    try:
+        migrate(engine, "services.subscriptions")
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        outbox = OutboxWriter("subscriptions", lambda: None)
+        with sessions.begin() as session:
+            registry.seed_communes(session, outbox, member_rows(), NOW)
+            registry.register_convention(
+                session, outbox, NewConventionSchema().load(CONVENTION), "admin-id", NOW
+            )
+            removals = [file(session, "eservices", "remove", date(2022, 3, 1)) for _ in range(2)]
+
+        first = sessions()
+        first.begin()
+        accept(first, outbox, removals[0])  # not committed yet: holds Lavérune
+        outcome = {}
+
+        def second_decision():
+            with sessions.begin() as session:
+                try:
+                    outcome["second"] = accept(session, outbox, removals[1]).status
+                except Conflict as conflict:
+                    outcome["second"] = str(conflict)
+
+        second = threading.Thread(target=second_decision)
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive(), "the second decision waits for the first"
+        first.commit()
+        first.close()
+        second.join(timeout=10)
+        # It saw the first removal once it could go on: nothing left to remove.
+        assert rules.NOT_SUBSCRIBED in outcome["second"]
+    finally:
+        engine.dispose()

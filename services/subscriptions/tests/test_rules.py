@@ -162,3 +162,20 @@ def test_the_subscriptions_of_a_commune_on_a_day(day, applications):
 )
 def test_a_termination_closes_a_period_on_its_date(period, closed_on):
     assert rules.closing_date(period, D(2024, 1, 1)) == closed_on
+
+
+@pytest.mark.parametrize(
+    "effective_from, until",
+    [
+        (D(2023, 1, 1), D(2024, 1, 1)),  # granted from 2024 already: the new period ends there
+        (D(2024, 1, 1), None),  # nothing begins later
+        (D(2025, 1, 1), None),
+    ],
+)
+def test_an_added_period_ends_where_a_later_one_of_the_application_begins(effective_from, until):
+    periods = [
+        Period("eadmin", D(2022, 1, 1), D(2023, 1, 1)),
+        Period("eadmin", D(2024, 1, 1)),
+        Period("eservices", D(2025, 1, 1)),  # another application: no bound
+    ]
+    assert rules.end_of_added_period(periods, "eadmin", effective_from) == until

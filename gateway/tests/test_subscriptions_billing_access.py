@@ -1,0 +1,147 @@
+"""Who may call each route of subscriptions and billing: Metropole admins everything; a
+commune's agents their commune's requests, terminations, titles and extras; citizens and
+companies only what is public to every account (the communes, Annex 1). A refused call reaches
+no service."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from contracts.identity import COMMUNE_AGENT, METROPOLE_ADMIN
+from gateway.openapi import routes_of
+from gateway.service import GatewayService
+from gateway.tests.fakes import (
+    CONVENTION_ID,
+    LAVERUNE,
+    MONTPELLIER,
+    NEW_CONVENTION,
+    NEW_EXTRA,
+    REQUEST_ID,
+)
+
+pytestmark = pytest.mark.broker
+
+ANY_ACCOUNT = "any account"
+ADMIN = (METROPOLE_ADMIN,)
+ADMIN_OR_AGENT = (METROPOLE_ADMIN, COMMUNE_AGENT)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str  # {insee} stands for the commune the caller tries to reach
+    service: str
+    rpc: str
+    allowed: object  # roles, or ANY_ACCOUNT
+    status: int = 200
+    json: dict | None = None
+    params: dict = field(default_factory=dict)
+
+    def url(self, commune=LAVERUNE):
+        return self.path.replace("{insee}", commune)
+
+    @property
+    def commune_scoped(self):
+        return "{insee}" in self.path
+
+
+CALLS = [
+    Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
+    Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
+    Call("PATCH", "/api/v1/communes/{insee}", "subscriptions", "update_commune", ADMIN,
+         json={"siret": "21340134200015"}),
+    Call("PUT", "/api/v1/communes/{insee}/populations/2023", "subscriptions",
+         "update_population", ADMIN, json={"population": 4469}),
+    Call("POST", "/api/v1/conventions", "subscriptions", "register_convention", ADMIN, 201,
+         json=NEW_CONVENTION),
+    Call("GET", "/api/v1/conventions", "subscriptions", "list_conventions", ADMIN),
+    Call("POST", f"/api/v1/conventions/{CONVENTION_ID}/amendments", "subscriptions",
+         "amend_convention", ADMIN, 201,
+         json={"application": "alerting", "annual_cost": "30000.00", "signed_on": "2022-03-01"}),
+    Call("POST", "/api/v1/communes/{insee}/subscription-requests", "subscriptions",
+         "file_subscription_request", ADMIN_OR_AGENT, 201,
+         json={"application": "participation", "action": "add"}),
+    Call("GET", "/api/v1/communes/{insee}/subscription-requests", "subscriptions",
+         "subscription_requests", ADMIN_OR_AGENT),
+    Call("POST", f"/api/v1/communes/{{insee}}/subscription-requests/{REQUEST_ID}/decision",
+         "subscriptions", "decide_subscription_request", ADMIN, json={"decision": "accept"}),
+    Call("POST", "/api/v1/communes/{insee}/termination", "subscriptions", "notify_termination",
+         ADMIN_OR_AGENT, 201, json={}),
+    Call("GET", "/api/v1/communes/{insee}/terminations", "subscriptions", "terminations",
+         ADMIN_OR_AGENT),
+    Call("GET", "/api/v1/billing/shares", "billing", "shares", ANY_ACCOUNT,
+         params={"year": "2022"}),
+    Call("GET", "/api/v1/communes/{insee}/billing/titles", "billing", "titles",
+         ADMIN_OR_AGENT, params={"year": "2022"}),
+    Call("POST", "/api/v1/billing/titles/issue", "billing", "issue_titles", ADMIN,
+         json={"year": 2022}),
+    Call("GET", "/api/v1/billing/titles/late", "billing", "late_titles", ADMIN,
+         params={"year": "2022"}),
+    Call("POST", "/api/v1/billing/titles/2022-000001/correction", "billing", "correct_title",
+         ADMIN, 201),
+    Call("POST", "/api/v1/communes/{insee}/billing/extras", "billing", "record_extra", ADMIN,
+         201, json=NEW_EXTRA),
+    Call("GET", "/api/v1/communes/{insee}/billing/extras", "billing", "extras", ADMIN_OR_AGENT),
+]
+IDS = [f"{call.method} {call.path}" for call in CALLS]
+COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped]
+
+
+def send(api, call, headers, commune=LAVERUNE):
+    return api.request(call.method, call.url(commune), headers=headers, json=call.json,
+                       params=call.params)
+
+
+def assert_refused(answer, status, fake_services, call):
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert fake_services[call.service].called(call.rpc) == []
+
+
+def test_the_table_covers_every_route_of_subscriptions_and_billing():
+    declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
+                if spec.tag in ("subscriptions", "billing")}
+    tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
+               .replace(CONVENTION_ID, "{convention_id}").replace("2023", "{vintage}")
+               .replace("2022-000001", "{number}")) for call in CALLS}
+    assert tabled == declared
+
+
+@pytest.mark.parametrize("call", CALLS, ids=IDS)
+def test_an_admin_reaches_every_commune(gateway, api, admin_headers, fake_services, call):
+    answer = send(api, call, admin_headers, commune=MONTPELLIER)
+    assert answer.status_code == call.status, answer.text
+    assert len(fake_services[call.service].called(call.rpc)) == 1
+
+
+@pytest.mark.parametrize("call", CALLS, ids=IDS)
+def test_an_agent_of_the_commune(gateway, api, agent_headers, fake_services, call):
+    answer = send(api, call, agent_headers)
+    if call.allowed == ANY_ACCOUNT or COMMUNE_AGENT in call.allowed:
+        assert answer.status_code == call.status, answer.text
+        assert len(fake_services[call.service].called(call.rpc)) == 1
+    else:
+        assert_refused(answer, 403, fake_services, call)
+
+
+@pytest.mark.parametrize("call", COMMUNE_CALLS, ids=[f"{c.method} {c.path}" for c in COMMUNE_CALLS])
+def test_another_commune_does_not_exist_for_an_agent(gateway, api, agent_headers, fake_services,
+                                                     call):
+    # The role is checked first: a route for admins only is forbidden whichever commune.
+    status = 404 if COMMUNE_AGENT in call.allowed else 403
+    assert_refused(send(api, call, agent_headers, commune=MONTPELLIER), status, fake_services,
+                   call)
+
+
+@pytest.mark.parametrize("call", CALLS, ids=IDS)
+def test_a_citizen(gateway, api, citizen_headers, fake_services, call):
+    answer = send(api, call, citizen_headers)
+    if call.allowed == ANY_ACCOUNT:
+        assert answer.status_code == call.status, answer.text
+    else:
+        assert_refused(answer, 403, fake_services, call)
+
+
+@pytest.mark.parametrize("call", CALLS, ids=IDS)
+def test_no_token_is_401(gateway, api, fake_services, call):
+    assert_refused(send(api, call, {}), 401, fake_services, call)
