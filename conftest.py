@@ -19,6 +19,8 @@ from servicekit.broker import broker_problem
 from servicekit.logging import configure_logging
 
 ROOT = Path(__file__).parent
+# ``chorus_sandbox``: a local Chorus Pro on a free port, for billing's tests.
+pytest_plugins = ["chorus_sandbox.testing"]
 
 
 def pytest_configure(config):

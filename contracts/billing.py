@@ -15,6 +15,23 @@ ISSUED = "issued"
 CANCELLED = "cancelled"
 TITLE_STATUSES = (DRAFT, ISSUED, CANCELLED)
 
+# The life of an issued document (Art. 5): deposited on Chorus Pro, received by the commune
+# (made available to it), contested or accepted, then paid or overdue. ``rejected``: the
+# deposit was refused, with Chorus Pro's reason; the document can be sent again.
+DEPOSITED = "deposited"
+RECEIVED = "received"
+CONTESTED = "contested"
+ACCEPTED = "accepted"
+PAID = "paid"
+OVERDUE = "overdue"
+REJECTED = "rejected"
+LIFE_STATES = (ISSUED, DEPOSITED, REJECTED, RECEIVED, CONTESTED, ACCEPTED, OVERDUE, PAID,
+               CANCELLED)
+
+MAINTAIN = "maintain"
+CORRECT = "correct"
+DECISIONS = (MAINTAIN, CORRECT)
+
 # EN 16931 VAT category codes: annual shares are outside the scope of VAT (Art. 6), extra
 # work carries the standard rate.
 OUTSIDE_SCOPE = "O"
@@ -142,3 +159,137 @@ class ExtraSchema(NewExtraSchema):
 class CorrectionSchema(StrictSchema):
     credit_note = fields.Nested(TitleSchema, required=True)
     corrected_title = fields.Nested(TitleSchema, required=True, allow_none=True)
+
+
+# -- the title's life (Art. 5)
+
+
+class LifeEventSchema(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(LIFE_STATES))
+    at = fields.AwareDateTime(required=True)
+    detail = fields.String(required=True, allow_none=True)
+
+
+class ChorusExchangeSchema(StrictSchema):
+    """One call to Chorus Pro made for the document, secrets and file content left out."""
+
+    operation = fields.String(required=True)
+    method = fields.String(required=True)
+    url = fields.String(required=True)
+    status = fields.Integer(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    started_at = fields.AwareDateTime(required=True)
+    duration_ms = fields.Integer(required=True)
+    request = fields.Dict(required=True)
+    response = fields.Raw(required=True, allow_none=True)
+
+
+class NewContestationSchema(StrictSchema):
+    emailed_on = fields.Date(
+        required=True, metadata={"description": "the date of the commune's e-mail"}
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ContestationSchema(NewContestationSchema):
+    id = fields.UUID(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+    decision = fields.String(required=True, allow_none=True, validate=validate.OneOf(DECISIONS))
+    decided_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class ContestationDecisionSchema(StrictSchema):
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(DECISIONS, error="Either maintain or correct."),
+        metadata={"description": "maintain the title, or cancel it by a credit note and issue "
+                  "a corrected one"},
+    )
+
+
+class NewPaymentSchema(StrictSchema):
+    paid_on = fields.Date(required=True)
+    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
+
+
+class PaymentSchema(NewPaymentSchema):
+    id = fields.UUID(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+class TitleLifeSchema(TitleSchema):
+    """An issued document with its life: state and history, Chorus Pro identifiers and the
+    dates of Art. 5."""
+
+    state = fields.String(required=True, validate=validate.OneOf(LIFE_STATES))
+    history = fields.List(fields.Nested(LifeEventSchema), required=True)
+    transport = fields.String(required=True, allow_none=True)
+    flow_number = fields.String(required=True, allow_none=True)
+    chorus_invoice_id = fields.String(required=True, allow_none=True)
+    chorus_status = fields.String(required=True, allow_none=True)
+    rejection_reason = fields.String(required=True, allow_none=True)
+    deposited_at = fields.AwareDateTime(required=True, allow_none=True)
+    received_on = fields.Date(required=True, allow_none=True)
+    contest_until = fields.Date(
+        required=True, allow_none=True,
+        metadata={"description": "last day to contest: 8 jours francs after reception"},
+    )
+    due_on = fields.Date(
+        required=True, allow_none=True,
+        metadata={"description": "payment due: 30 days after notification"},
+    )
+    accepted_on = fields.Date(required=True, allow_none=True)
+    amount_paid = Money(required=True)
+    outstanding = Money(required=True)
+    contestations = fields.List(fields.Nested(ContestationSchema), required=True)
+    payments = fields.List(fields.Nested(PaymentSchema), required=True)
+    exchanges = fields.List(fields.Nested(ChorusExchangeSchema), required=True)
+
+
+class DecisionAnswerSchema(StrictSchema):
+    title = fields.Nested(TitleLifeSchema, required=True)
+    correction = fields.Nested(CorrectionSchema, required=True, allow_none=True)
+
+
+class DepositTitlesSchema(StrictSchema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class DepositRequestedSchema(StrictSchema):
+    year = fields.Integer(required=True)
+    requested = fields.List(
+        fields.String(), required=True,
+        metadata={"description": "documents queued for deposit by this request"},
+    )
+    already_requested = fields.Integer(required=True)
+
+
+class DeadlinesQuerySchema(StrictSchema):
+    received_on = fields.Date(required=True)
+
+
+class DeadlinesSchema(StrictSchema):
+    received_on = fields.Date(required=True)
+    contest_until = fields.Date(required=True)
+    due_on = fields.Date(required=True)
+
+
+class BuyerUpdateSchema(StrictSchema):
+    """How the commune wants its titles addressed on Chorus Pro, where it requires them."""
+
+    service_code = fields.String(
+        required=True, allow_none=True, validate=validate.Length(min=1, max=100),
+        metadata={"description": "code service (BT-10)"},
+    )
+    commitment_number = fields.String(
+        required=True, allow_none=True, validate=validate.Length(min=1, max=50),
+        metadata={"description": "numéro d'engagement (BT-13)"},
+    )
+
+
+class BuyerSchema(BuyerUpdateSchema):
+    commune = InseeCode(required=True)
+    siret = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "set on the commune (subscriptions); required to deposit"},
+    )

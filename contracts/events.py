@@ -88,6 +88,13 @@ class SubscriptionChangedSchema(Schema):
     request_id = fields.UUID(required=True, allow_none=True)
 
 
+class CommuneUpdatedSchema(Schema):
+    """What billing needs to address the commune's titles: its SIRET (BT-46 on Chorus Pro)."""
+
+    commune = InseeCode(required=True)
+    siret = fields.String(required=True, allow_none=True)
+
+
 class ConventionTerminatedSchema(Schema):
     commune = InseeCode(required=True)
     convention_id = fields.UUID(required=True)
@@ -114,6 +121,9 @@ CONVENTION_AMENDED = EventType(
 SUBSCRIPTION_CHANGED = EventType(
     "subscriptions", "subscription.changed", 1, SubscriptionChangedSchema,
     _billing("on_subscription_changed"),
+)
+COMMUNE_UPDATED = EventType(
+    "subscriptions", "commune.updated", 1, CommuneUpdatedSchema, _billing("on_commune_updated"),
 )
 CONVENTION_TERMINATED = EventType(
     "subscriptions", "convention.terminated", 1, ConventionTerminatedSchema,
@@ -142,8 +152,61 @@ class TitleCancelledSchema(Schema):
     credit_note = fields.String(required=True)
 
 
+class TitleDepositedSchema(Schema):
+    number = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    commune = InseeCode(required=True)
+    year = fields.Integer(required=True)
+    transport = fields.String(required=True, metadata={"example": "chorus-pro"})
+    reference = fields.String(required=True, metadata={"description": "the flow's number"})
+    deposited_at = fields.AwareDateTime(required=True)
+
+
+class TitleReceivedSchema(Schema):
+    number = fields.String(required=True)
+    commune = InseeCode(required=True)
+    received_on = fields.Date(required=True)
+    contest_until = fields.Date(required=True, allow_none=True)
+    due_on = fields.Date(required=True, allow_none=True)
+
+
+class TitleContestedSchema(Schema):
+    number = fields.String(required=True)
+    commune = InseeCode(required=True)
+    emailed_on = fields.Date(required=True)
+
+
+class TitleAcceptedSchema(Schema):
+    number = fields.String(required=True)
+    commune = InseeCode(required=True)
+    accepted_on = fields.Date(required=True)
+    deemed = fields.Boolean(
+        required=True, metadata={"description": "by the end of the contestation window"}
+    )
+
+
+class TitlePaidSchema(Schema):
+    number = fields.String(required=True)
+    commune = InseeCode(required=True)
+    paid_on = fields.Date(required=True)
+    amount_paid = Money(required=True)
+
+
+class TitleOverdueSchema(Schema):
+    number = fields.String(required=True)
+    commune = InseeCode(required=True)
+    due_on = fields.Date(required=True)
+    outstanding = Money(required=True)
+
+
 TITLE_ISSUED = EventType("billing", "title.issued", 1, TitleIssuedSchema)
 TITLE_CANCELLED = EventType("billing", "title.cancelled", 1, TitleCancelledSchema)
+TITLE_DEPOSITED = EventType("billing", "title.deposited", 1, TitleDepositedSchema)
+TITLE_RECEIVED = EventType("billing", "title.received", 1, TitleReceivedSchema)
+TITLE_CONTESTED = EventType("billing", "title.contested", 1, TitleContestedSchema)
+TITLE_ACCEPTED = EventType("billing", "title.accepted", 1, TitleAcceptedSchema)
+TITLE_PAID = EventType("billing", "title.paid", 1, TitlePaidSchema)
+TITLE_OVERDUE = EventType("billing", "title.overdue", 1, TitleOverdueSchema)
 
 EVENT_TYPES = {
     event.name: event
@@ -153,9 +216,16 @@ EVENT_TYPES = {
         CONVENTION_REGISTERED,
         CONVENTION_AMENDED,
         SUBSCRIPTION_CHANGED,
+        COMMUNE_UPDATED,
         CONVENTION_TERMINATED,
         TITLE_ISSUED,
         TITLE_CANCELLED,
+        TITLE_DEPOSITED,
+        TITLE_RECEIVED,
+        TITLE_CONTESTED,
+        TITLE_ACCEPTED,
+        TITLE_PAID,
+        TITLE_OVERDUE,
     )
 }
 

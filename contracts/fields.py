@@ -1,6 +1,7 @@
 """Field types that carry a rule of the domain, so every schema spells it the same way."""
 
 import re
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
 
@@ -25,14 +26,32 @@ class InseeCode(fields.String):
         super().__init__(validate=validate_member_commune, **kwargs)
 
 
+MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
+
+
 class Money(fields.Decimal):
-    """An amount in euros: a decimal string with two places (``"150.11"``), never a float."""
+    """An amount in euros: a decimal string of at most two places (``"150.11"``), never a
+    JSON number, whose binary float would already have lost the cents."""
+
+    default_error_messages = {
+        "not_an_amount": 'An amount in euros is a string with at most two decimal places, '
+                         'such as "150.11".',
+    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("metadata", {}).update(
-            {"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{2}$", "example": "150.11"}
+            {"type": "string", "format": "decimal", "pattern": MONEY_PATTERN,
+             "example": "150.11"}
         )
         super().__init__(places=2, as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # Decimals come from the services' own code; what crosses HTTP is a string.
+        if not isinstance(value, Decimal) and not (
+            isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value)
+        ):
+            raise self.make_error("not_an_amount")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ApplicationCode(fields.String):

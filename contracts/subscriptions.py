@@ -1,7 +1,10 @@
 """Payloads of the subscriptions service: communes and their populations, conventions and
 amendments, subscriptions, change requests (Art. 9) and terminations (Art. 10)."""
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from stdnum.fr import siret as stdnum_siret
 
 from contracts.fields import ApplicationCode, InseeCode, Money
 from contracts.identity import StrictSchema
@@ -57,10 +60,15 @@ class CommuneSchema(StrictSchema):
     )
 
 
+def validate_siret(siret):
+    if not re.fullmatch(SIRET_PATTERN, siret):
+        raise ValidationError("A SIRET is 14 digits.")
+    if not stdnum_siret.is_valid(siret):
+        raise ValidationError("Not a SIRET: its check digit (Luhn key) is wrong.")
+
+
 class CommuneUpdateSchema(StrictSchema):
-    siret = fields.String(
-        required=True, validate=validate.Regexp(SIRET_PATTERN, error="A SIRET is 14 digits.")
-    )
+    siret = fields.String(required=True, validate=validate_siret)
 
 
 class ConventionApplicationSchema(StrictSchema):

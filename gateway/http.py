@@ -49,6 +49,9 @@ def correlation_id_of(request):
     return offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
 
 
+JSON = "application/json"
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -64,6 +67,8 @@ class RouteSpec:
     public: bool = False
     roles: tuple = ()
     errors: tuple = field(default=())
+    # Anything but JSON is answered as the text the method returns (an e-invoice's XML).
+    media_type: str = JSON
 
     @property
     def openapi_path(self):
@@ -181,14 +186,14 @@ def declared_headers(schema, request):
 
 
 def route(method, path, *, summary, tag, body=None, query=None, headers=None, response=None,
-          many=False, status=200, public=False, roles=(), errors=()):
+          many=False, status=200, public=False, roles=(), errors=(), media_type=JSON):
     """Declare a gateway route; the method receives ``(request, principal, body, query,
     headers, **path)`` — ``body`` is the validated JSON as sent, ``headers`` the request
     headers declared by the ``headers`` schema, loaded — and returns the JSON of the
     ``response`` schema (or ``(payload, response headers)``)."""
     spec = RouteSpec(method, path, summary, tag, body=body, query=query, headers=headers,
                      response=response, many=many, status=status, public=public,
-                     roles=tuple(roles), errors=tuple(errors))
+                     roles=tuple(roles), errors=tuple(errors), media_type=media_type)
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -217,6 +222,9 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
             response_headers = None
             if isinstance(result, tuple):
                 result, response_headers = result
+            if spec.media_type != JSON:
+                return Response(result, status=spec.status, headers=response_headers,
+                                mimetype=spec.media_type)
             # What services answer is already in its wire form, dumped with ``response``.
             return json_response(result, status=spec.status, headers=response_headers)
 

@@ -143,6 +143,9 @@ def _path_parameters(route):
 
 
 def _success(route):
+    if route.media_type != "application/json":
+        return {"description": route.summary,
+                "content": {route.media_type: {"schema": {"type": "string"}}}}
     if route.response is None:
         return {
             "description": "OK",

@@ -27,6 +27,7 @@ from gateway.http import route
 from gateway.openapi import build_openapi
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.subscriptions import SubscriptionsRoutes
+from gateway.routes.titles import TitleRoutes
 from servicekit.logging import LoggingContext
 from servicekit.rpc import call
 
@@ -37,7 +38,7 @@ class LoginEventsQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class GatewayService(SubscriptionsRoutes, BillingRoutes):
+class GatewayService(SubscriptionsRoutes, BillingRoutes, TitleRoutes):
     name = "gateway"
 
     config = Config()

@@ -1,7 +1,9 @@
 """``communs``: run the suite or some of its services, ping one, migrate one.
 
-    communs run                    # every service and the gateway, in one process
+    communs run                    # every service and the gateway, in one process, and the
+                                   # local Chorus Pro when none is configured
     communs run identity gateway   # only these (one container each in docker-compose)
+    communs run chorus-sandbox     # the local Chorus Pro alone (chorus_sandbox)
     communs ping identity          # exit 0 if it answers its health RPC
     communs migrate identity       # bring its database to the latest revision
 """
@@ -26,6 +28,8 @@ from servicekit.logging import configure_logging, get_logger  # noqa: E402
 
 GATEWAY = "gateway"
 RUNNABLE = (*SERVICES, GATEWAY)
+# Not a Nameko service: a stand-in for Chorus Pro that billing deposits its titles on.
+CHORUS_SANDBOX = "chorus-sandbox"
 
 log = get_logger("communs")
 
@@ -39,22 +43,53 @@ def service_class(name):
     return cls
 
 
-def run(names, config):
-    from nameko.cli.run import run as run_services
-
+def pid_file_of(config, names):
     data_dir = suite_config.data_dir(config)
     pid_file = data_dir / "run" / ("communs.pid" if len(names) > 1 else f"{names[0]}.pid")
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f"{os.getpid()}\n")
-    log.info("suite.starting", services=list(names), data_dir=str(data_dir), pid=os.getpid())
+    return pid_file
+
+
+def run(names, config, with_sandbox=False):
+    """Runs the Nameko services ``names``; ``with_sandbox``: and the local Chorus Pro in a
+    process of its own, billing pointed at it unless a Chorus Pro is configured."""
+    from nameko.cli.run import run as run_services
+
+    pid_file = pid_file_of(config, names)
+    log.info("suite.starting", services=list(names), data_dir=str(suite_config.data_dir(config)),
+             pid=os.getpid())
+    sandbox = None
     try:
+        if with_sandbox:
+            from chorus_sandbox.server import start_beside
+
+            sandbox, url = start_beside(config)
+            if config["CHORUS_SANDBOX"]:
+                config = {**config, "CHORUS_API_URL": url}
         run_services([service_class(name) for name in names], config)
     except KeyboardInterrupt:
         log.info("suite.interrupted")
     finally:
+        if sandbox is not None:
+            from chorus_sandbox.server import stop
+
+            stop(sandbox)
         with suppress(FileNotFoundError):
             pid_file.unlink()
         log.info("suite.stopped", services=list(names))
+
+
+def run_sandbox(config):
+    """``communs run chorus-sandbox``: the local Chorus Pro alone, until SIGTERM."""
+    from chorus_sandbox.server import serve
+
+    pid_file = pid_file_of(config, [CHORUS_SANDBOX])
+    try:
+        serve(config, config["CHORUS_SANDBOX_ADDRESS"])
+    finally:
+        with suppress(FileNotFoundError):
+            pid_file.unlink()
 
 
 def ping(name, config):
@@ -68,15 +103,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="communs", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run services (all by default)")
-    run_parser.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(RUNNABLE))
+    run_parser.add_argument("services", nargs="*", metavar="SERVICE",
+                            help=", ".join((*RUNNABLE, CHORUS_SANDBOX)))
     ping_parser = commands.add_parser("ping", help="call a service's health RPC")
     ping_parser.add_argument("service", choices=SERVICES)
     migrate_parser = commands.add_parser("migrate", help="migrate a service's database")
     migrate_parser.add_argument("service", choices=SERVICES)
     args = parser.parse_args(argv)
-    unknown = set(getattr(args, "services", ())) - set(RUNNABLE)
+    unknown = set(getattr(args, "services", ())) - {*RUNNABLE, CHORUS_SANDBOX}
     if unknown:
-        parser.error(f"unknown service(s): {', '.join(sorted(unknown))}; choose from {', '.join(RUNNABLE)}")
+        parser.error(f"unknown service(s): {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join((*RUNNABLE, CHORUS_SANDBOX))}")
 
     config = suite_config.from_environment()
     log_file = suite_config.data_dir(config) / "log" / "communs.log"
@@ -88,6 +125,10 @@ def main(argv=None):
         engine = make_engine(suite_config.database_url(config, args.service))
         migrate(engine, f"services.{args.service}")
         log.info("database.migrated", service=args.service)
+        return 0
+
+    if args.command == "run" and args.services == [CHORUS_SANDBOX]:
+        run_sandbox(config)  # no broker needed
         return 0
 
     problem = broker_problem(config["AMQP_URI"])
@@ -108,7 +149,10 @@ def main(argv=None):
             return 1
         return 0
 
-    run(args.services or list(RUNNABLE), config)
+    services = [name for name in args.services if name != CHORUS_SANDBOX] or list(RUNNABLE)
+    with_sandbox = CHORUS_SANDBOX in args.services or (not args.services
+                                                       and config["CHORUS_SANDBOX"])
+    run(services, config, with_sandbox=with_sandbox)
     return 0
 
 

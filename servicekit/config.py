@@ -12,6 +12,23 @@
 | ``COMMUNS_ADMIN_USERNAME`` / ``COMMUNS_ADMIN_PASSWORD`` | | the first Metropole admin, created at first start |
 | ``COMMUNS_RPC_TIMEOUT`` | ``10`` | seconds the gateway waits for a service |
 | ``COMMUNS_MIGRATE_ON_START`` | ``true`` | a service migrates its database when it starts; ``false`` where a one-shot ``communs migrate`` job does it |
+| ``COMMUNS_METROPOLE_SIRET`` | | the Metropole's SIRET, the seller (BT-29) of every title; set it in production |
+| ``COMMUNS_BILLING_ROUND_SECONDS`` | ``30`` | how often billing deposits, follows Chorus Pro and lets deadlines pass |
+| ``COMMUNS_CHORUS_API_URL`` | the sandbox's | Chorus Pro on PISTE, where billing deposits |
+| ``COMMUNS_CHORUS_TOKEN_URL`` | from the API URL | PISTE's OAuth token endpoint |
+| ``COMMUNS_CHORUS_CLIENT_ID`` / ``_CLIENT_SECRET`` | the sandbox's | the PISTE application |
+| ``COMMUNS_CHORUS_LOGIN`` / ``_PASSWORD`` | the sandbox's | Chorus Pro's technical account |
+| ``COMMUNS_CHORUS_TIMEOUT`` | ``10`` | seconds billing waits for a Chorus Pro answer |
+| ``COMMUNS_CHORUS_SANDBOX`` | ``true`` without an API URL | ``communs run`` starts the sandbox |
+| ``COMMUNS_CHORUS_SANDBOX_ADDRESS`` | ``127.0.0.1:8090`` | where the sandbox listens |
+| ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
+
+Billing deposits its titles on the sandbox, a local Chorus Pro (``chorus_sandbox``), until
+``COMMUNS_CHORUS_API_URL`` names a real one: ``https://api.piste.gouv.fr`` in production,
+``https://sandbox-api.piste.gouv.fr`` for PISTE's qualification platform (also what billing calls
+with ``COMMUNS_CHORUS_SANDBOX=false`` and no URL). The token URL is PISTE's own for those two,
+the API URL + ``/api/oauth/token`` elsewhere; unset credentials are the sandbox's test ones.
+``communs run`` takes a free port when the sandbox's address is busy.
 """
 
 import os
@@ -19,6 +36,14 @@ from pathlib import Path
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8000"
+DEFAULT_CHORUS_SANDBOX_ADDRESS = "127.0.0.1:8090"
+# The local Chorus Pro's test client and account (chorus_sandbox): they open nothing else.
+CHORUS_SANDBOX_CREDENTIALS = {
+    "CHORUS_CLIENT_ID": "communs-sandbox",
+    "CHORUS_CLIENT_SECRET": "sandbox-client-secret",
+    "CHORUS_LOGIN": "TECH_1_communs@cpro.fr",
+    "CHORUS_PASSWORD": "sandbox-technical-password",
+}
 
 
 def data_dir(config):
@@ -48,6 +73,10 @@ def from_environment(environ=None):
         for service in SERVICES
         if environ.get(f"{service.upper()}_DATABASE_URL")
     }
+    chorus_api_url = environ.get("COMMUNS_CHORUS_API_URL")
+    chorus_sandbox = _flag(environ, "COMMUNS_CHORUS_SANDBOX", default=True) and not chorus_api_url
+    sandbox_address = (environ.get("COMMUNS_CHORUS_SANDBOX_ADDRESS")
+                       or DEFAULT_CHORUS_SANDBOX_ADDRESS)
     return {
         "AMQP_URI": environ.get("AMQP_URI") or DEFAULT_AMQP_URI,
         "WEB_SERVER_ADDRESS": environ.get("COMMUNS_HTTP_ADDRESS") or DEFAULT_HTTP_ADDRESS,
@@ -62,6 +91,19 @@ def from_environment(environ=None):
         "LOG_LEVEL": environ.get("COMMUNS_LOG_LEVEL") or "INFO",
         # A service answers its own health check even when its pool is busy elsewhere.
         "max_workers": int(environ.get("COMMUNS_MAX_WORKERS") or 10),
+        "METROPOLE_SIRET": environ.get("COMMUNS_METROPOLE_SIRET") or None,
+        "BILLING_ROUND_SECONDS": float(environ.get("COMMUNS_BILLING_ROUND_SECONDS") or 30),
+        # Chorus Pro (billing): a real one, or the local sandbox that `communs run` starts.
+        "CHORUS_API_URL": chorus_api_url or (f"http://{sandbox_address}" if chorus_sandbox
+                                             else None),
+        "CHORUS_TOKEN_URL": environ.get("COMMUNS_CHORUS_TOKEN_URL"),
+        **{key: environ.get(f"COMMUNS_{key}") or default
+           for key, default in CHORUS_SANDBOX_CREDENTIALS.items()},
+        "CHORUS_TIMEOUT": float(environ.get("COMMUNS_CHORUS_TIMEOUT") or 10),
+        "CHORUS_SANDBOX": chorus_sandbox,
+        "CHORUS_SANDBOX_ADDRESS": sandbox_address,
+        "CHORUS_SANDBOX_STEP_SECONDS": float(
+            environ.get("COMMUNS_CHORUS_SANDBOX_STEP_SECONDS") or 2),
     }
 
 

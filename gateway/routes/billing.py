@@ -89,3 +89,9 @@ class BillingRoutes:
            roles=ADMIN_OR_AGENT)
     def extras(self, request, insee, query, **_):
         return self.rpc("billing", "extras", insee, query["year"])
+
+    @route("GET", "/api/v1/communes/<insee>/billing/extras/<uuid:extra_id>",
+           summary="A commune's extra work", tag="billing", response=ExtraSchema,
+           roles=ADMIN_OR_AGENT)
+    def get_extra(self, request, insee, extra_id, **_):
+        return self.rpc("billing", "get_extra", insee, str(extra_id))

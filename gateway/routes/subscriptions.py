@@ -80,6 +80,12 @@ class SubscriptionsRoutes:
     def list_conventions(self, request, **_):
         return self.rpc("subscriptions", "list_conventions")
 
+    @route("GET", "/api/v1/conventions/<uuid:convention_id>",
+           summary="A convention and its amendments (Metropole admins)", tag="subscriptions",
+           response=ConventionSchema, roles=(METROPOLE_ADMIN,), errors=(404,))
+    def get_convention(self, request, convention_id, **_):
+        return self.rpc("subscriptions", "get_convention", str(convention_id))
+
     @route("POST", "/api/v1/conventions/<uuid:convention_id>/amendments",
            summary="Add an application to a convention by amendment (Metropole admins)",
            tag="subscriptions", body=NewAmendmentSchema, response=ConventionSchema, status=201,
@@ -107,6 +113,12 @@ class SubscriptionsRoutes:
     def subscription_requests(self, request, insee, **_):
         return self.rpc("subscriptions", "subscription_requests", insee)
 
+    @route("GET", "/api/v1/communes/<insee>/subscription-requests/<uuid:request_id>",
+           summary="A commune's change request", tag="subscriptions",
+           response=SubscriptionRequestSchema, roles=ADMIN_OR_AGENT)
+    def get_subscription_request(self, request, insee, request_id, **_):
+        return self.rpc("subscriptions", "get_subscription_request", insee, str(request_id))
+
     @route("POST", "/api/v1/communes/<insee>/subscription-requests/<uuid:request_id>/decision",
            summary="Accept or refuse a pending change request (Metropole admins)",
            tag="subscriptions", body=DecisionSchema, response=SubscriptionRequestSchema,
@@ -133,3 +145,9 @@ class SubscriptionsRoutes:
            response=TerminationSchema, many=True, roles=ADMIN_OR_AGENT)
     def terminations(self, request, insee, **_):
         return self.rpc("subscriptions", "terminations", insee)
+
+    @route("GET", "/api/v1/communes/<insee>/terminations/<uuid:termination_id>",
+           summary="A commune's termination notice", tag="subscriptions",
+           response=TerminationSchema, roles=ADMIN_OR_AGENT)
+    def get_termination(self, request, insee, termination_id, **_):
+        return self.rpc("subscriptions", "get_termination", insee, str(termination_id))

@@ -163,6 +163,25 @@ def extra(insee, new_extra):
             "vat_rate": "0.20", "recorded_at": "2026-03-02T09:00:00+00:00"}
 
 
+def title_life(insee, number="2022-000001", state="received"):
+    return {**title(insee, 2022), "number": number, "status": "issued",
+            "issued_at": "2022-03-01T09:00:00+00:00", "total_net": "150.11", "total": "150.11",
+            "state": state, "history": [], "transport": "chorus-pro",
+            "flow_number": "CPP-FLUX-1", "chorus_invoice_id": "1", "chorus_status": None,
+            "rejection_reason": None, "deposited_at": "2022-03-01T09:05:00+00:00",
+            "received_on": "2022-03-02", "contest_until": "2022-03-11", "due_on": "2022-04-01",
+            "accepted_on": None, "amount_paid": "0.00", "outstanding": "150.11",
+            "contestations": [], "payments": [], "exchanges": []}
+
+
+def buyer(insee, update=None):
+    return {"commune": insee, "siret": None, "service_code": None, "commitment_number": None,
+            **(update or {})}
+
+
+E_INVOICE = '<?xml version="1.0" encoding="UTF-8"?><rsm:CrossIndustryInvoice/>'
+
+
 def subscriptions_answers():
     """Plausible answers of every RPC of subscriptions, for a test to override."""
     return {
@@ -172,15 +191,19 @@ def subscriptions_answers():
         "update_population": lambda insee, population: commune(insee),
         "register_convention": lambda convention, registered_by: CONVENTION,
         "list_conventions": lambda: [CONVENTION],
+        "get_convention": lambda convention_id: CONVENTION,
         "amend_convention": lambda convention_id, amendment, recorded_by: CONVENTION,
         "file_subscription_request": lambda insee, request, filed_by: subscription_request(
             insee, request),
         "subscription_requests": lambda insee: [],
+        "get_subscription_request": lambda insee, request_id: subscription_request(
+            insee, {"application": "participation", "action": "add"}),
         "decide_subscription_request": lambda insee, request_id, decision, decided_by: (
             subscription_request(insee, {"application": "participation", "action": "add"},
                                  status="accepted")),
         "notify_termination": lambda insee, notice, filed_by: termination(insee),
         "terminations": lambda insee: [],
+        "get_termination": lambda insee, termination_id: termination(insee),
     }
 
 
@@ -196,4 +219,21 @@ def billing_answers():
             "credit_note": title(LAVERUNE, 2022), "corrected_title": None},
         "record_extra": lambda insee, new_extra, recorded_by: extra(insee, new_extra),
         "extras": lambda insee, year: [],
+        "get_extra": lambda insee, extra_id: extra(insee, NEW_EXTRA),
+        "title": title_life,
+        "e_invoice": lambda insee, number: E_INVOICE,
+        "deposit_titles": lambda year: {"year": year, "requested": ["2022-000001"],
+                                        "already_requested": 0},
+        "deposit_again": lambda insee, number: title_life(insee, number, "issued"),
+        "contest_title": lambda insee, number, contestation, filed_by: title_life(
+            insee, number, "contested"),
+        "decide_contestation": lambda insee, number, decision, decided_by: {
+            "title": title_life(insee, number, "accepted"), "correction": None},
+        "record_payment": lambda insee, number, payment, recorded_by: title_life(
+            insee, number, "paid"),
+        "deadlines": lambda received_on: {"received_on": received_on,
+                                          "contest_until": "2026-11-12",
+                                          "due_on": "2026-12-02"},
+        "buyer": buyer,
+        "update_buyer": buyer,
     }

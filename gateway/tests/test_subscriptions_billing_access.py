@@ -12,11 +12,13 @@ from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
     CONVENTION_ID,
+    EXTRA_ID,
     LAVERUNE,
     MONTPELLIER,
     NEW_CONVENTION,
     NEW_EXTRA,
     REQUEST_ID,
+    TERMINATION_ID,
 )
 
 pytestmark = pytest.mark.broker
@@ -49,12 +51,14 @@ CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
     Call("PATCH", "/api/v1/communes/{insee}", "subscriptions", "update_commune", ADMIN,
-         json={"siret": "21340134200015"}),
+         json={"siret": "21340134200018"}),
     Call("PUT", "/api/v1/communes/{insee}/populations/2023", "subscriptions",
          "update_population", ADMIN, json={"population": 4469}),
     Call("POST", "/api/v1/conventions", "subscriptions", "register_convention", ADMIN, 201,
          json=NEW_CONVENTION),
     Call("GET", "/api/v1/conventions", "subscriptions", "list_conventions", ADMIN),
+    Call("GET", f"/api/v1/conventions/{CONVENTION_ID}", "subscriptions", "get_convention",
+         ADMIN),
     Call("POST", f"/api/v1/conventions/{CONVENTION_ID}/amendments", "subscriptions",
          "amend_convention", ADMIN, 201,
          json={"application": "alerting", "annual_cost": "30000.00", "signed_on": "2022-03-01"}),
@@ -63,12 +67,16 @@ CALLS = [
          json={"application": "participation", "action": "add"}),
     Call("GET", "/api/v1/communes/{insee}/subscription-requests", "subscriptions",
          "subscription_requests", ADMIN_OR_AGENT),
+    Call("GET", f"/api/v1/communes/{{insee}}/subscription-requests/{REQUEST_ID}",
+         "subscriptions", "get_subscription_request", ADMIN_OR_AGENT),
     Call("POST", f"/api/v1/communes/{{insee}}/subscription-requests/{REQUEST_ID}/decision",
          "subscriptions", "decide_subscription_request", ADMIN, json={"decision": "accept"}),
     Call("POST", "/api/v1/communes/{insee}/termination", "subscriptions", "notify_termination",
          ADMIN_OR_AGENT, 201, json={}),
     Call("GET", "/api/v1/communes/{insee}/terminations", "subscriptions", "terminations",
          ADMIN_OR_AGENT),
+    Call("GET", f"/api/v1/communes/{{insee}}/terminations/{TERMINATION_ID}", "subscriptions",
+         "get_termination", ADMIN_OR_AGENT),
     Call("GET", "/api/v1/billing/shares", "billing", "shares", ANY_ACCOUNT,
          params={"year": "2022"}),
     Call("GET", "/api/v1/communes/{insee}/billing/titles", "billing", "titles",
@@ -82,6 +90,28 @@ CALLS = [
     Call("POST", "/api/v1/communes/{insee}/billing/extras", "billing", "record_extra", ADMIN,
          201, json=NEW_EXTRA),
     Call("GET", "/api/v1/communes/{insee}/billing/extras", "billing", "extras", ADMIN_OR_AGENT),
+    Call("GET", f"/api/v1/communes/{{insee}}/billing/extras/{EXTRA_ID}", "billing", "get_extra",
+         ADMIN_OR_AGENT),
+    Call("GET", "/api/v1/communes/{insee}/billing/titles/2022-000001", "billing", "title",
+         ADMIN_OR_AGENT),
+    Call("GET", "/api/v1/communes/{insee}/billing/titles/2022-000001/invoice.xml", "billing",
+         "e_invoice", ADMIN_OR_AGENT),
+    Call("POST", "/api/v1/billing/titles/deposit", "billing", "deposit_titles", ADMIN, 202,
+         json={"year": 2022}),
+    Call("POST", "/api/v1/communes/{insee}/billing/titles/2022-000001/deposit", "billing",
+         "deposit_again", ADMIN, 202),
+    Call("POST", "/api/v1/communes/{insee}/billing/titles/2022-000001/contestation", "billing",
+         "contest_title", ADMIN_OR_AGENT, 201,
+         json={"emailed_on": "2022-03-05", "reason": "Population erronée"}),
+    Call("POST", "/api/v1/communes/{insee}/billing/titles/2022-000001/decision", "billing",
+         "decide_contestation", ADMIN, json={"decision": "maintain"}),
+    Call("POST", "/api/v1/communes/{insee}/billing/titles/2022-000001/payments", "billing",
+         "record_payment", ADMIN, 201, json={"paid_on": "2022-03-20", "amount": "150.11"}),
+    Call("GET", "/api/v1/billing/deadlines", "billing", "deadlines", ANY_ACCOUNT,
+         params={"received_on": "2026-11-02"}),
+    Call("GET", "/api/v1/communes/{insee}/billing/buyer", "billing", "buyer", ADMIN_OR_AGENT),
+    Call("PUT", "/api/v1/communes/{insee}/billing/buyer", "billing", "update_buyer",
+         ADMIN_OR_AGENT, json={"service_code": "FINANCES", "commitment_number": None}),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped]
@@ -102,7 +132,9 @@ def test_the_table_covers_every_route_of_subscriptions_and_billing():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
                 if spec.tag in ("subscriptions", "billing")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
-               .replace(CONVENTION_ID, "{convention_id}").replace("2023", "{vintage}")
+               .replace(CONVENTION_ID, "{convention_id}")
+               .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
+               .replace("2023", "{vintage}")
                .replace("2022-000001", "{number}")) for call in CALLS}
     assert tabled == declared
 

@@ -1,7 +1,13 @@
 import pytest
 
 from contracts.catalogue import SERVICES
-from servicekit.config import DEFAULT_AMQP_URI, DEFAULT_HTTP_ADDRESS, database_url, from_environment
+from servicekit.config import (
+    CHORUS_SANDBOX_CREDENTIALS,
+    DEFAULT_AMQP_URI,
+    DEFAULT_HTTP_ADDRESS,
+    database_url,
+    from_environment,
+)
 
 
 def test_an_empty_environment_runs_the_suite_on_one_machine():
@@ -19,6 +25,16 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "LOG_FORMAT": None,
         "LOG_LEVEL": "INFO",
         "max_workers": 10,
+        "METROPOLE_SIRET": None,
+        "BILLING_ROUND_SECONDS": 30.0,
+        # Billing's Chorus Pro: the local sandbox (chorus_sandbox/tests/test_wiring.py).
+        "CHORUS_API_URL": "http://127.0.0.1:8090",
+        "CHORUS_TOKEN_URL": None,
+        **CHORUS_SANDBOX_CREDENTIALS,
+        "CHORUS_TIMEOUT": 10.0,
+        "CHORUS_SANDBOX": True,
+        "CHORUS_SANDBOX_ADDRESS": "127.0.0.1:8090",
+        "CHORUS_SANDBOX_STEP_SECONDS": 2.0,
     }
     assert DEFAULT_AMQP_URI == "amqp://guest:guest@127.0.0.1:5672/"
     assert DEFAULT_HTTP_ADDRESS == "127.0.0.1:8000"
@@ -36,6 +52,8 @@ def test_each_variable_lands_in_its_config_key():
             "COMMUNS_LOG_FORMAT": "console",
             "COMMUNS_LOG_LEVEL": "DEBUG",
             "COMMUNS_MAX_WORKERS": "40",
+            "COMMUNS_METROPOLE_SIRET": "24340001700006",
+            "COMMUNS_BILLING_ROUND_SECONDS": "0.5",
         }
     )
     assert config["AMQP_URI"] == "amqp://suite:secret@rabbit:5672/communs"
@@ -45,6 +63,7 @@ def test_each_variable_lands_in_its_config_key():
     assert config["RPC_TIMEOUT"] == 2.5
     assert (config["LOG_FORMAT"], config["LOG_LEVEL"]) == ("console", "DEBUG")
     assert config["max_workers"] == 40
+    assert (config["METROPOLE_SIRET"], config["BILLING_ROUND_SECONDS"]) == ("24340001700006", 0.5)
 
 
 def test_by_default_each_service_has_a_sqlite_file_under_the_data_dir(tmp_path):

@@ -271,7 +271,7 @@ def titles_of(session, insee, year=None):
                 raise NotFound(str(error)) from None
             current = None
         documents = _documents(session, insee=insee, year=known_year)
-        lines = _lines_of(session, documents)
+        lines = lines_of(session, documents)
         in_force = [d for d in documents if d.kind == TITLE and d.status == ISSUED]
         views.extend(document_view(d, lines[d.number], current) for d in documents)
         if current is not None and not in_force:
@@ -296,7 +296,7 @@ def _documents(session, **criteria):
     return session.scalars(query).all()
 
 
-def _lines_of(session, documents):
+def lines_of(session, documents):
     lines = {d.number: [] for d in documents}
     if not lines:
         return lines
@@ -461,18 +461,19 @@ def _issue(session, outbox, sequence, kind, title, corrects, issued_by, now):
 
 
 def late_titles(session, year, today):
-    """Art. 5: titles of ``year`` issued after 30 September of that year, and, once that day
-    has passed, the drafts still unissued."""
+    """Art. 5: titles of ``year`` deposited on Chorus Pro after 30 September of that year,
+    and, once that day has passed, the titles in force not deposited yet and the drafts still
+    unissued."""
     try:
         computation = compute(session, year)
     except rules.AnnexUnavailable as error:
         raise NotFound(str(error)) from None
     documents = _documents(session, year=year, kind=TITLE)
-    lines = _lines_of(session, documents)
+    lines = lines_of(session, documents)
     views = [
         document_view(d, lines[d.number], computation.titles.get(d.insee))
         for d in documents
-        if rules.is_late(year, d.issued_at.astimezone(LEGAL_TIME_ZONE).date())
+        if _deposited_late(d, today)
     ]
     if rules.is_late(year, today):
         in_force = {d.insee for d in documents if d.status == ISSUED}
@@ -482,6 +483,12 @@ def late_titles(session, year, today):
             if insee not in in_force
         )
     return views
+
+
+def _deposited_late(title, today):
+    if title.deposited_at is None:
+        return title.status == ISSUED and rules.is_late(title.year, today)
+    return rules.is_late(title.year, title.deposited_at.astimezone(LEGAL_TIME_ZONE).date())
 
 
 # -- corrections: new documents, never edits ----------------------------------------------------
@@ -506,7 +513,7 @@ def correct_title(session, outbox, number, confirmed_by, now):
         current = compute(session, document.year).titles.get(document.insee)
     except rules.AnnexUnavailable as error:
         raise Conflict(str(error)) from None
-    issued_lines = _lines_of(session, [document])[document.number]
+    issued_lines = lines_of(session, [document])[document.number]
     if not rules.needs_correction(issued_lines, current.lines if current else ()):
         raise Conflict("The title matches the facts: there is nothing to correct.")
 
@@ -568,6 +575,17 @@ def extras_of(session, insee, year=None):
     if year is not None:
         query = query.where(Extra.year == year)
     return session.scalars(query.order_by(Extra.year, Extra.recorded_at, Extra.id)).all()
+
+
+def get_extra(session, insee, extra_id):
+    """The extra work ``extra_id`` of ``insee``; another commune's is as unknown as a wrong id."""
+    try:
+        found = session.get(Extra, uuid.UUID(str(extra_id)))
+    except ValueError:
+        found = None
+    if found is None or found.insee != insee:
+        raise NotFound("No such extra work for this commune.")
+    return found
 
 
 def extra_view(extra):

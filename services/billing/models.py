@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.sqltypes import UtcDateTime
@@ -115,6 +115,96 @@ class Document(Base):
     total_net: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     total_vat: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # Its life after issuing (Art. 5); ``DocumentEvent`` keeps each step.
+    state: Mapped[str] = mapped_column(String(10), default="issued", server_default="issued")
+    deposit_requested_at = mapped_column(UtcDateTime)
+    # Who is depositing it, since when: a claim older than the delivery timeout is taken over.
+    deposit_claimed_at = mapped_column(UtcDateTime)
+    deposit_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_deposit_at = mapped_column(UtcDateTime)
+    transport: Mapped[str | None] = mapped_column(String(20))
+    flow_number: Mapped[str | None] = mapped_column(String(50))
+    chorus_invoice_id: Mapped[str | None] = mapped_column(String(50))
+    chorus_status: Mapped[str | None] = mapped_column(String(40))
+    rejection_reason: Mapped[str | None] = mapped_column(String(2000))
+    deposited_at = mapped_column(UtcDateTime)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    contest_until: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    amount_paid: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"),
+                                                 server_default="0")
+    # The e-invoice exactly as it was last sent.
+    e_invoice: Mapped[str | None] = mapped_column(Text)
+
+
+class DocumentEvent(Base):
+    """A step of a document's life, in order."""
+
+    __tablename__ = "document_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(ForeignKey("documents.number"), index=True)
+    state: Mapped[str] = mapped_column(String(10))
+    at = mapped_column(UtcDateTime, nullable=False)
+    detail: Mapped[str | None] = mapped_column(String(2000))
+
+
+class ChorusExchange(Base):
+    """A call to Chorus Pro made for a document and its answer, as the client recorded it."""
+
+    __tablename__ = "chorus_exchanges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(ForeignKey("documents.number"), index=True)
+    operation: Mapped[str] = mapped_column(String(60))
+    method: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(2000))
+    started_at = mapped_column(UtcDateTime, nullable=False)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    request: Mapped[dict] = mapped_column(JSON)
+    response: Mapped[object | None] = mapped_column(JSON)
+
+
+class Contestation(Base):
+    """A commune's contestation of a title by e-mail (Art. 5) and the Metropole's answer."""
+
+    __tablename__ = "contestations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(ForeignKey("documents.number"), index=True)
+    emailed_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(2000))
+    recorded_at = mapped_column(UtcDateTime, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decided_at = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(ForeignKey("documents.number"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    recorded_at = mapped_column(UtcDateTime, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(60))
+
+
+class Buyer(Base):
+    """How a commune is addressed on Chorus Pro: its SIRET, from ``commune.updated``, and the
+    service code and commitment number it requires, set in billing."""
+
+    __tablename__ = "buyers"
+
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    siret: Mapped[str | None] = mapped_column(String(14))
+    service_code: Mapped[str | None] = mapped_column(String(100))
+    commitment_number: Mapped[str | None] = mapped_column(String(50))
 
 
 class DocumentLine(Base):

@@ -9,9 +9,11 @@ it is read as ``share = PopCom × (Pappli − Part3M) / PopTot`` (docs/billing.m
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
+
+import holidays
 
 from contracts.billing import OUTSIDE_SCOPE, RATE_PLACES, STANDARD_RATE
 from contracts.catalogue import APPLICATION_CODES, APPLICATIONS
@@ -361,3 +363,46 @@ def credit_note_lines(lines):
 def is_late(year, today):
     """Past 30 September of ``year`` (Art. 5)."""
     return today > due_by(year)
+
+
+# -- the title's deadlines (Art. 5) -------------------------------------------------------------
+
+CONTESTATION_JOURS_FRANCS = 8
+PAYMENT_TERM_DAYS = 30
+# Metropolitan France's public holidays (Code du travail L3133-1); Hérault has no local ones.
+_FRENCH_PUBLIC_HOLIDAYS = holidays.country_holidays("FR")
+
+
+def is_working_day(day):
+    return day.weekday() < 5 and day not in _FRENCH_PUBLIC_HOLIDAYS
+
+
+def next_working_day_from(day):
+    """``day`` itself if it is a working day, else the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def contest_until(received_on):
+    """Art. 5: the last day on which a commune may contest a title received on
+    ``received_on``, by e-mail, within 8 *jours francs* after its reception.
+
+    In a delay of *jours francs* neither the day that starts it (Code de procédure civile,
+    art. 641) nor the day it ends counts (CE, 19 September 2014, n° 362568; CE, 29 December
+    2006, n° 289818): the last valid day is reception + 9 days. A delay that would end on a
+    Saturday, a Sunday or a public holiday is extended to the next working day (CPC, art.
+    642). The day runs until midnight, Europe/Paris.
+    """
+    return next_working_day_from(received_on + timedelta(days=CONTESTATION_JOURS_FRANCS + 1))
+
+
+def payment_due_on(notified_on):
+    """Art. 5: payment is due within 30 days of the notification of the title (of the
+    corrected title, once accepted, when the first one was contested and corrected).
+
+    The day of notification does not count (CPC, art. 641); a due date that falls on a
+    Saturday, a Sunday or a public holiday moves to the next working day (CPC, art. 642), in
+    the commune's favour.
+    """
+    return next_working_day_from(notified_on + timedelta(days=PAYMENT_TERM_DAYS))

@@ -1,29 +1,46 @@
 """Billing service: Annex 1 (per-capita shares, Art. 4), the annual titles (*titres de
-recette*) and their corrections (Art. 5), extra work with VAT (Art. 6).
+recette*) and their corrections (Art. 5), extra work with VAT (Art. 6), and each title's life
+on Chorus Pro: deposit, reception, contestation, acceptance, payment (Art. 5).
 
 It follows subscriptions through its events only, into a view of its own; drafts are computed
-from that view on read, and only issued documents are stored. Every issued document is
-announced through the outbox."""
+from that view on read, and only issued documents are stored. Every issued document and every
+step of its life is announced through the outbox. A timer deposits, follows and moves titles.
+"""
+
+from nameko.dependency_providers import Config
 
 from contracts.billing import (
     AnnexSchema,
+    BuyerSchema,
+    BuyerUpdateSchema,
+    ContestationDecisionSchema,
     CorrectionSchema,
+    DeadlinesQuerySchema,
+    DeadlinesSchema,
+    DecisionAnswerSchema,
+    DepositRequestedSchema,
+    DepositTitlesSchema,
     ExtraSchema,
     IssueTitlesSchema,
+    NewContestationSchema,
     NewExtraSchema,
+    NewPaymentSchema,
     OptionalYearQuerySchema,
+    TitleLifeSchema,
     TitleSchema,
     YearQuerySchema,
 )
-from contracts.errors import Invalid
+from contracts.errors import Conflict, Invalid
 from servicekit.database import Database
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
 from servicekit.outbox import Outbox
 from servicekit.service import CommunsService, rpc
+from servicekit.timer import timer
 from servicekit.validation import load
-from services.billing import ledger
-from services.billing.models import Base
+from services.billing import einvoice, ledger, life
+from services.billing.models import Base, Document
+from services.billing.transports import InvoiceTransport
 
 log = get_logger(__name__)
 
@@ -34,6 +51,8 @@ class BillingService(CommunsService):
     name = "billing"
     db = Database(Base.metadata)
     outbox = Outbox()
+    transport = InvoiceTransport()
+    config = Config()
 
     # -- Annex 1 and titles
 
@@ -80,9 +99,109 @@ class BillingService(CommunsService):
             credit_note, corrected = ledger.correct_title(
                 session, self.outbox, number, confirmed_by, self.clock.now()
             )
+            life.cancelled_by_correction(session, session.get(Document, number), credit_note,
+                                         corrected, self.clock.now())
         log.info("title.corrected", number=number, credit_note=credit_note["number"],
                  corrected_title=corrected and corrected["number"])
         return CorrectionSchema().dump({"credit_note": credit_note, "corrected_title": corrected})
+
+    # -- the title's life on Chorus Pro (Art. 5)
+
+    @rpc
+    def title(self, insee, number):
+        insee = ledger.member(insee)
+        with self.db.transaction() as session:
+            return TitleLifeSchema().dump(life.title_view(session, insee, number))
+
+    @rpc
+    def e_invoice(self, insee, number):
+        """The document's e-invoice (CII XML): as sent, or as it would be sent now."""
+        insee = ledger.member(insee)
+        with self.db.transaction() as session:
+            document = life.document_of(session, insee, number, lock=False)
+            if document.e_invoice is not None:
+                return document.e_invoice
+            buyer = life.buyer_of(session, insee)
+            if buyer.siret is None:
+                raise Conflict(life.NOT_SIRET)
+            invoice = life.invoice_document(session, document, buyer, self._seller_siret())
+            return einvoice.render_cii(invoice).decode("utf-8")
+
+    @rpc
+    def deposit_titles(self, year):
+        year = load(DepositTitlesSchema(), {"year": year})["year"]
+        with self.db.transaction() as session:
+            answer = life.request_deposits(session, year, self.clock.now())
+        log.info("titles.deposit_requested", year=year, requested=len(answer["requested"]))
+        return DepositRequestedSchema().dump(answer)
+
+    @rpc
+    def deposit_again(self, insee, number):
+        insee = ledger.member(insee)
+        with self.db.transaction() as session:
+            document = life.request_redeposit(session, insee, number, self.clock.now())
+            return TitleLifeSchema().dump(life.life_view(session, document))
+
+    @rpc
+    def contest_title(self, insee, number, contestation, filed_by):
+        insee = ledger.member(insee)
+        contestation = load(NewContestationSchema(), contestation)
+        with self.db.transaction() as session:
+            document = life.contest(session, self.outbox, insee, number, contestation,
+                                    filed_by, self.clock.today(), self.clock.now())
+            log.info("title.contested", number=number, commune=insee)
+            return TitleLifeSchema().dump(life.life_view(session, document))
+
+    @rpc
+    def decide_contestation(self, insee, number, decision, decided_by):
+        insee = ledger.member(insee)
+        decision = load(ContestationDecisionSchema(), decision)["decision"]
+        with self.db.transaction() as session:
+            document, correction = life.decide(session, self.outbox, insee, number, decision,
+                                               decided_by, self.clock.today(), self.clock.now())
+            log.info("title.contestation_decided", number=number, decision=decision)
+            return DecisionAnswerSchema().dump(
+                {"title": life.life_view(session, document), "correction": correction}
+            )
+
+    @rpc
+    def record_payment(self, insee, number, payment, recorded_by):
+        insee = ledger.member(insee)
+        payment = load(NewPaymentSchema(), payment)
+        with self.db.transaction() as session:
+            document = life.record_payment(session, self.outbox, insee, number, payment,
+                                           recorded_by, self.clock.today(), self.clock.now())
+            log.info("title.payment_recorded", number=number, state=document.state)
+            return TitleLifeSchema().dump(life.life_view(session, document))
+
+    @rpc
+    def deadlines(self, received_on):
+        received_on = load(DeadlinesQuerySchema(), {"received_on": received_on})["received_on"]
+        return DeadlinesSchema().dump(life.deadlines(received_on))
+
+    @rpc
+    def buyer(self, insee):
+        insee = ledger.member(insee)
+        with self.db.transaction() as session:
+            return BuyerSchema().dump(life.buyer_view(life.buyer_of(session, insee)))
+
+    @rpc
+    def update_buyer(self, insee, update):
+        insee = ledger.member(insee)
+        update = load(BuyerUpdateSchema(), update)
+        with self.db.transaction() as session:
+            return BuyerSchema().dump(life.buyer_view(life.update_buyer(session, insee, update)))
+
+    @timer("BILLING_ROUND_SECONDS", 30)
+    def advance_titles(self):
+        """Deposits what is due, follows what is deposited, lets time act (Art. 5)."""
+        moved = life.run_round(self.db.transaction, self.outbox, self.transport,
+                               self._seller_siret(), self.clock, log)
+        if moved:
+            log.info("titles.advanced", moved=moved)
+
+    def _seller_siret(self):
+        return self.config.get("METROPOLE_SIRET")
 
     # -- extras (Art. 6)
 
@@ -103,6 +222,12 @@ class BillingService(CommunsService):
             return ExtraSchema(many=True).dump(
                 [ledger.extra_view(e) for e in ledger.extras_of(session, insee, year)]
             )
+
+    @rpc
+    def get_extra(self, insee, extra_id):
+        insee = ledger.member(insee)
+        with self.db.transaction() as session:
+            return ExtraSchema().dump(ledger.extra_view(ledger.get_extra(session, insee, extra_id)))
 
     # -- billing's view of subscriptions, from its events
 
@@ -125,6 +250,11 @@ class BillingService(CommunsService):
     @idempotent
     def on_subscription_changed(self, session, event):
         ledger.record_subscription_change(session, event.event_id, event.data, event.occurred_at)
+
+    @event_handler("subscriptions", "commune.updated")
+    @idempotent
+    def on_commune_updated(self, session, event):
+        life.record_siret(session, event.data)
 
     @event_handler("subscriptions", "convention.terminated")
     @idempotent

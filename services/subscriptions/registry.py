@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from contracts.communes import MEMBER_COMMUNES
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.events import (
+    COMMUNE_UPDATED,
     CONVENTION_AMENDED,
     CONVENTION_REGISTERED,
     CONVENTION_TERMINATED,
@@ -73,6 +74,18 @@ def commune(session, insee, lock=False):
     return found
 
 
+def _found(session, model, object_id, not_found, insee=None):
+    """The ``model`` row of id ``object_id``, else ``NotFound(not_found)``. Given ``insee``,
+    another commune's row is as unknown as a wrong id: a commune never sees another's."""
+    try:
+        found = session.get(model, uuid.UUID(str(object_id)))
+    except ValueError:
+        found = None
+    if found is None or (insee is not None and found.insee != insee):
+        raise NotFound(not_found)
+    return found
+
+
 def commune_view(session, found):
     populations = session.scalars(
         select(Population).where(Population.insee == found.insee).order_by(Population.vintage)
@@ -104,9 +117,16 @@ def communes(session):
     return session.scalars(select(Commune).order_by(Commune.insee)).all()
 
 
-def update_commune(session, insee, update):
+def update_commune(session, outbox, insee, update, now):
+    """Sets the commune's SIRET, one of its SIREN's establishments, and tells billing, which
+    addresses the commune's titles with it."""
     found = commune(session, insee)
+    if not update["siret"].startswith(found.siren):
+        raise Invalid({"siret": [f"Not an establishment of this commune: its SIRET starts with "
+                                 f"its SIREN {found.siren}."]})
     found.siret = update["siret"]
+    outbox.add(session, COMMUNE_UPDATED, {"commune": insee, "siret": found.siret},
+               occurred_at=now, commune=insee)
     return found
 
 
@@ -218,7 +238,7 @@ def convention_view(session, convention):
 
 def amend_convention(session, outbox, convention_id, new, recorded_by, now):
     """An *avenant* adding an application the convention does not cover yet (Art. 9)."""
-    convention = _convention(session, convention_id)
+    convention = get_convention(session, convention_id)
     if session.get(ConventionApplication, (convention.id, new["application"])):
         raise Conflict("The application is already in the convention.")
     amendment = Amendment(
@@ -243,14 +263,8 @@ def amend_convention(session, outbox, convention_id, new, recorded_by, now):
     return convention
 
 
-def _convention(session, convention_id):
-    try:
-        found = session.get(Convention, uuid.UUID(str(convention_id)))
-    except ValueError:
-        found = None
-    if found is None:
-        raise NotFound("No such convention.")
-    return found
+def get_convention(session, convention_id):
+    return _found(session, Convention, convention_id, "No such convention.")
 
 
 def _latest_convention(session):
@@ -339,7 +353,7 @@ def decide_request(session, outbox, insee, request_id, decision, decided_by, now
     """The Metropole's answer to a pending request. Accepting checks the rules again, since
     the commune's subscriptions may have changed since it was filed."""
     commune(session, insee, lock=True)
-    request = _request(session, insee, request_id)
+    request = get_request(session, insee, request_id)
     if request.status != PENDING:
         raise Conflict(f"The request is already {request.status}.")
     if decision["decision"] == "refuse":
@@ -361,14 +375,9 @@ def decide_request(session, outbox, insee, request_id, decision, decided_by, now
     return request
 
 
-def _request(session, insee, request_id):
-    try:
-        request = session.get(SubscriptionRequest, uuid.UUID(str(request_id)))
-    except ValueError:
-        request = None
-    if request is None or request.insee != insee:
-        raise NotFound("No such request for this commune.")
-    return request
+def get_request(session, insee, request_id):
+    return _found(session, SubscriptionRequest, request_id, "No such request for this commune.",
+                  insee=insee)
 
 
 def _refusal(session, insee, application, action, received_on):
@@ -507,6 +516,11 @@ def terminations_of(session, insee):
         .where(Termination.insee == insee)
         .order_by(Termination.filed_at.desc(), Termination.received_on.desc())
     ).all()
+
+
+def get_termination(session, insee, termination_id):
+    return _found(session, Termination, termination_id,
+                  "No such termination notice for this commune.", insee=insee)
 
 
 def termination_view(termination):

@@ -54,7 +54,9 @@ class SubscriptionsService(CommunsService):
     def update_commune(self, insee, update):
         update = load(CommuneUpdateSchema(), update)
         with self.db.transaction() as session:
-            commune = registry.update_commune(session, insee, update)
+            commune = registry.update_commune(
+                session, self.outbox, insee, update, self.clock.now()
+            )
             log.info("commune.updated", commune=insee)
             return self._commune(session, commune)
 
@@ -86,6 +88,11 @@ class SubscriptionsService(CommunsService):
             return ConventionSchema(many=True).dump(
                 [registry.convention_view(session, c) for c in registry.conventions(session)]
             )
+
+    @rpc
+    def get_convention(self, convention_id):
+        with self.db.transaction() as session:
+            return self._convention(session, registry.get_convention(session, convention_id))
 
     @rpc
     def amend_convention(self, convention_id, amendment, recorded_by):
@@ -123,6 +130,12 @@ class SubscriptionsService(CommunsService):
             )
 
     @rpc
+    def get_subscription_request(self, insee, request_id):
+        with self.db.transaction() as session:
+            request = registry.get_request(session, insee, request_id)
+            return SubscriptionRequestSchema().dump(registry.request_view(request))
+
+    @rpc
     def decide_subscription_request(self, insee, request_id, decision, decided_by):
         decision = load(DecisionSchema(), decision)
         with self.db.transaction() as session:
@@ -154,6 +167,12 @@ class SubscriptionsService(CommunsService):
             return TerminationSchema(many=True).dump(
                 [registry.termination_view(t) for t in registry.terminations_of(session, insee)]
             )
+
+    @rpc
+    def get_termination(self, insee, termination_id):
+        with self.db.transaction() as session:
+            termination = registry.get_termination(session, insee, termination_id)
+            return TerminationSchema().dump(registry.termination_view(termination))
 
     @staticmethod
     def _commune(session, commune):

@@ -25,6 +25,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 INIT_SCRIPTS = ROOT / "deploy" / "postgres"
 GATEWAY = "gateway"
 RUNNABLE = (*SERVICES, GATEWAY)
+CHORUS_SANDBOX = "chorus-sandbox"
 DATA_DIR = re.search(r"COMMUNS_DATA_DIR=(\S+)", (ROOT / "Dockerfile").read_text()).group(1)
 
 
@@ -110,7 +111,8 @@ def database_url(container, service):
 
 
 def test_compose_has_the_broker_the_database_and_every_service_with_its_migration(services):
-    expected = {"rabbitmq", "postgres", *RUNNABLE, *(f"migrate-{s}" for s in SERVICES)}
+    expected = {"rabbitmq", "postgres", CHORUS_SANDBOX, *RUNNABLE,
+                *(f"migrate-{s}" for s in SERVICES)}
     assert set(services) == expected
 
 
@@ -232,3 +234,53 @@ def test_no_container_has_a_fixed_name_or_legacy_links(services):
     for name, container in services.items():
         assert "container_name" not in container, name
         assert "links" not in container, name
+
+
+def test_the_chorus_sandbox_runs_alone_answers_its_health_check_and_is_published_nowhere(
+    services,
+):
+    sandbox = services[CHORUS_SANDBOX]
+    assert sandbox["command"] == ["run", CHORUS_SANDBOX]
+    assert sandbox["restart"] in ("unless-stopped", "always")
+    assert not conditions(sandbox), "it needs neither the broker nor a database"
+    assert not list(ports(sandbox)), "billing reaches it on the project network"
+    address = suite_config.from_environment(environment_of(sandbox))["CHORUS_SANDBOX_ADDRESS"]
+    host, port = address.rsplit(":", 1)
+    assert host == "0.0.0.0"
+    kind, interpreter, flag, code = sandbox["healthcheck"]["test"]
+    assert (kind, interpreter, flag) == ("CMD", "python", "-c")
+    compile(code, "healthcheck", "exec")
+    assert f"http://127.0.0.1:{port}/_sandbox/health" in code
+
+
+def chorus_of(services):
+    """The Chorus Pro billing calls, and what the sandbox accepts, each from its environment."""
+    from chorus_sandbox.server import credentials
+    from services.billing.chorus import ChorusSettings
+
+    billing = ChorusSettings.from_config(
+        suite_config.from_environment(environment_of(services["billing"])))
+    accepted = credentials(suite_config.from_environment(environment_of(services[CHORUS_SANDBOX])))
+    presented = (billing.client_id, billing.client_secret, billing.technical_login,
+                 billing.technical_password)
+    return billing, presented == (accepted.client_id, accepted.client_secret, accepted.login,
+                                  accepted.password)
+
+
+def test_billing_deposits_on_the_sandbox_with_its_credentials_until_a_chorus_pro_is_set(
+    services,
+):
+    sandbox_config = suite_config.from_environment(environment_of(services[CHORUS_SANDBOX]))
+    port = sandbox_config["CHORUS_SANDBOX_ADDRESS"].rsplit(":", 1)[1]
+    billing, same_credentials = chorus_of(services)
+    assert (billing.api_url, billing.token_url) == (
+        f"http://{CHORUS_SANDBOX}:{port}", f"http://{CHORUS_SANDBOX}:{port}/api/oauth/token")
+    assert same_credentials
+    assert CHORUS_SANDBOX not in conditions(services["billing"]), "billing retries instead"
+
+    piste = resolve(COMMUNS_CHORUS_API_URL="https://api.piste.gouv.fr",
+                    COMMUNS_CHORUS_CLIENT_SECRET="an-operator-setting")["services"]
+    billing, same_credentials = chorus_of(piste)
+    assert (billing.api_url, billing.token_url) == (
+        "https://api.piste.gouv.fr", "https://oauth.piste.gouv.fr/api/oauth/token")
+    assert billing.client_secret == "an-operator-setting" and same_credentials

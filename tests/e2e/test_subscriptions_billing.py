@@ -18,6 +18,7 @@ from nameko.standalone.events import event_dispatcher
 import demo
 from contracts.communes import MEMBER_COMMUNES
 from services.billing.service import BillingService
+from tests.e2e.support import wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -27,19 +28,6 @@ AGENT_PASSWORD = "Lavérune agent password"
 LAVERUNE, MONTPELLIER = "34134", "34172"
 # The design's promise: an accepted change shows in the draft within a second.
 VISIBLE_WITHIN = 1.0
-# Waiting for what has no such promise (a service starting, a queue draining).
-PATIENCE = 20.0
-POLL_INTERVAL = 0.05
-
-
-def wait_for(produce, accept, seconds=PATIENCE):
-    """``produce()`` again until ``accept`` holds for it; its last value either way."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = produce()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(POLL_INTERVAL)
 
 
 def titles(api, insee, year):

@@ -1,108 +1,32 @@
 """Billing's database without a broker: the view built from subscriptions' facts, drafts
 computed on read, gap-free numbering, idempotent issuing and corrections."""
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
 
 from contracts.billing import IssuedTitlesSchema, TitleSchema
 from contracts.errors import Conflict, NotFound
-from servicekit import tables
-from servicekit.outbox import OutboxWriter
 from services.billing import ledger
-from services.billing.models import Base
+from services.billing.models import Document
 from services.billing.tests.support import (
-    CONVENTION_ID,
     LAVERUNE,
     MONTAUD,
-    convention_registered,
-    populations,
+    agreement_facts,
+    amendment_fact,
+    change_fact,
+    convention_fact,
+    events,
+    fact,
+    feed,
+    population_facts,
+    termination_fact,
 )
 
 D = Decimal
-REGISTERED_AT = datetime(2021, 12, 14, 10, 0, tzinfo=UTC)
 NOW = datetime(2022, 3, 1, 9, 0, tzinfo=UTC)
 ADMIN = "4b0f6a53-admin"
-
-
-@pytest.fixture
-def session():
-    engine = create_engine("sqlite://")
-    tables.metadata.create_all(engine)
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        yield session
-
-
-@pytest.fixture
-def outbox():
-    return OutboxWriter("billing", lambda: None)
-
-
-def events(session, name=None):
-    rows = session.execute(select(tables.outbox.c.envelope).order_by(tables.outbox.c.created_at))
-    return [e for (e,) in rows if name is None or e["type"] == name]
-
-
-def fact(kind, data, occurred_at=REGISTERED_AT):
-    return (kind, data, occurred_at, uuid.uuid4())
-
-
-def population_facts(vintage=2023, occurred_at=REGISTERED_AT):
-    return [fact("population", {"commune": insee, "vintage": vintage, "population": population},
-                 occurred_at)
-            for insee, population in populations().items()]
-
-
-def convention_fact(without=()):
-    return fact("convention", convention_registered(without))
-
-
-def change_fact(insee, application, change, effective_from, occurred_at=REGISTERED_AT):
-    return fact("change", {
-        "commune": insee, "application": application, "change": change,
-        "effective_from": effective_from, "convention_id": CONVENTION_ID, "request_id": None,
-    }, occurred_at)
-
-
-def termination_fact(insee, effective_on):
-    return fact("termination", {"commune": insee, "convention_id": CONVENTION_ID,
-                                "effective_on": effective_on, "termination_id": uuid.uuid4()})
-
-
-def amendment_fact(application, cost, signed_on):
-    return fact("amendment", {"convention_id": CONVENTION_ID, "amendment_id": uuid.uuid4(),
-                              "application": application, "annual_cost": cost,
-                              "signed_on": signed_on})
-
-
-def agreement_facts(without=()):
-    """What subscriptions announces when the 2022–2024 convention is registered."""
-    return [
-        *population_facts(),
-        convention_fact(without),
-        *[change_fact(LAVERUNE, application, "added", date(2022, 1, 1))
-          for application in ("eadmin", "eservices", "procurement", "opendata")],
-    ]
-
-
-def feed(session, facts):
-    for kind, data, occurred_at, event_id in facts:
-        if kind == "population":
-            ledger.record_population(session, data, occurred_at)
-        elif kind == "convention":
-            ledger.record_convention(session, data)
-        elif kind == "amendment":
-            ledger.record_amendment(session, data)
-        elif kind == "change":
-            ledger.record_subscription_change(session, event_id, data, occurred_at)
-        else:
-            ledger.record_termination(session, data)
-        session.flush()
 
 
 def titles(session, insee=LAVERUNE, year=2022):
@@ -255,21 +179,22 @@ def test_an_idempotency_key_gives_the_first_answer_again_and_belongs_to_one_year
     )
 
 
-def test_late_titles_are_those_issued_after_30_september_and_drafts_past_it(session, outbox):
+def test_late_titles_are_those_not_deposited_by_30_september_and_drafts_past_it(
+    session, outbox
+):
     feed(session, [*agreement_facts(),
                    change_fact(MONTAUD, "eadmin", "added", date(2022, 1, 1))])
     record_extra(session, insee="34022")
     assert ledger.late_titles(session, 2022, date(2022, 9, 30)) == []
+    ledger.issue_titles(session, outbox, 2022, None, ADMIN, NOW)
     on_time = datetime(2022, 9, 30, 21, 59, tzinfo=UTC)  # 23:59 in Paris
-    ledger.issue_titles(session, outbox, 2022, None, ADMIN, on_time)
-    record_extra(session, insee=MONTAUD, year=2022)
+    late = datetime(2022, 9, 30, 22, 0, tzinfo=UTC)  # 1 October in Paris
+    session.get(Document, "2022-000001").deposited_at = on_time
+    session.get(Document, "2022-000002").deposited_at = late
     record_extra(session, insee="34027", year=2022)
     assert [(t["number"], t["commune"]) for t in
-            ledger.late_titles(session, 2022, date(2022, 10, 1))] == [(None, "34027")]
-    late = datetime(2022, 9, 30, 22, 0, tzinfo=UTC)  # 1 October in Paris
-    ledger.issue_titles(session, outbox, 2022, None, ADMIN, late)
-    assert [(t["number"], t["commune"]) for t in
-            ledger.late_titles(session, 2022, date(2022, 10, 2))] == [("2022-000004", "34027")]
+            ledger.late_titles(session, 2022, date(2022, 10, 1))] == [
+        ("2022-000002", LAVERUNE), ("2022-000003", MONTAUD), (None, "34027")]
 
 
 # -- corrections --------------------------------------------------------------------------------

@@ -318,3 +318,46 @@ def test_a_credit_note_negates_every_amount_of_the_title():
 )
 def test_a_title_is_late_after_30_september_of_its_year(today, late):
     assert rules.is_late(2022, today) is late
+
+
+@pytest.mark.parametrize(
+    "received_on, last_day, why",
+    [
+        (date(2025, 9, 30), date(2025, 10, 9), "reception + 9: neither end counts"),
+        (date(2022, 10, 7), date(2022, 10, 17), "received on a Friday, window ends on a Sunday"),
+        (date(2022, 10, 6), date(2022, 10, 17), "window ends on a Saturday"),
+        (date(2022, 10, 5), date(2022, 10, 14), "window ends on a Friday: kept"),
+        (date(2026, 7, 13), date(2026, 7, 22), "received on the eve of 14 July"),
+        (date(2026, 4, 22), date(2026, 5, 4), "ends on 1 May, a Friday, then a weekend"),
+        (date(2022, 7, 5), date(2022, 7, 15), "ends on 14 July"),
+        (date(2022, 8, 6), date(2022, 8, 16), "ends on 15 August, a Monday"),
+        (date(2022, 10, 23), date(2022, 11, 2), "ends on 1 November"),
+        (date(2022, 11, 2), date(2022, 11, 14), "ends on 11 November, a Friday"),
+        (date(2026, 11, 2), date(2026, 11, 12), "ends on 11 November, a Wednesday"),
+        (date(2022, 12, 16), date(2022, 12, 26), "ends on 25 December, a Sunday"),
+        (date(2026, 12, 16), date(2026, 12, 28), "ends on 25 December, a Friday"),
+        (date(2025, 12, 23), date(2026, 1, 2), "ends on 1 January"),
+        (date(2026, 5, 5), date(2026, 5, 15), "ends on Ascension Thursday"),
+        (date(2026, 3, 28), date(2026, 4, 7), "ends on Easter Monday"),
+        (date(2025, 5, 2), date(2025, 5, 12), "ends on a Sunday after 8 May"),
+    ],
+)
+def test_a_title_may_be_contested_until_8_jours_francs_after_its_reception(
+    received_on, last_day, why
+):
+    assert rules.contest_until(received_on) == last_day, why
+    assert rules.is_working_day(last_day)
+
+
+@pytest.mark.parametrize(
+    "notified_on, due_on",
+    [
+        (date(2025, 9, 30), date(2025, 10, 30)),
+        (date(2022, 11, 1), date(2022, 12, 1)),
+        (date(2022, 9, 30), date(2022, 10, 31)),  # 30 October 2022 is a Sunday
+        (date(2026, 11, 25), date(2026, 12, 28)),  # 25 December, then a weekend
+        (date(2023, 1, 31), date(2023, 3, 2)),  # thirty days, not a month
+    ],
+)
+def test_payment_is_due_30_days_after_notification_on_a_working_day(notified_on, due_on):
+    assert rules.payment_due_on(notified_on) == due_on

@@ -317,6 +317,20 @@ def test_an_extra_makes_the_issued_title_need_a_correction_which_a_credit_note_m
     assert Decimal(published[1]["data"]["total"]) == Decimal("-150.11")
 
 
+def test_an_extra_is_read_under_its_own_commune_only(billing_rpc):
+    extra = billing_rpc.record_extra(LAVERUNE, {
+        "year": 2022, "description": "Formulaire supplémentaire", "quantity": "1.00",
+        "unit_price": "100.00",
+    }, ADMIN_ID)
+    assert conforms(ExtraSchema(), billing_rpc.get_extra(LAVERUNE, extra["id"])) == extra
+    for insee, extra_id in [(MONTAUD, extra["id"]), (LAVERUNE, str(uuid.uuid4())),
+                            (LAVERUNE, "nonsense"), (LAVERUNE, None)]:
+        with pytest.raises(NotFound, match="No such extra work for this commune"):
+            billing_rpc.get_extra(insee, extra_id)
+    with pytest.raises(NotFound, match="No such member commune"):
+        billing_rpc.get_extra("34999", extra["id"])
+
+
 def test_health_answers_with_the_database(billing_rpc):
     assert billing_rpc.health() == {"service": "billing", "status": "ok", "database": "ok"}
 

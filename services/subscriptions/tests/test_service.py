@@ -140,11 +140,15 @@ def test_communes_are_listed_by_insee_code_and_a_stranger_is_not_found(subscript
 def test_siret_and_populations_are_updated_and_populations_announced(
     subscriptions_rpc, suite_config
 ):
-    updated = subscriptions_rpc.update_commune(LAVERUNE, {"siret": "21340134200011"})
-    assert updated["siret"] == "21340134200011"
-    with pytest.raises(Invalid) as refusal:
-        subscriptions_rpc.update_commune(LAVERUNE, {"siret": "2134"})
-    assert set(refusal.value.errors) == {"siret"}
+    updated = subscriptions_rpc.update_commune(LAVERUNE, {"siret": "21340134200018"})
+    assert updated["siret"] == "21340134200018"
+    assert outbox_events(suite_config, "commune.updated")[-1]["data"] == {
+        "commune": LAVERUNE, "siret": "21340134200018"}
+    for wrong in ("2134", "21340134200011", "21340172200003"):
+        with pytest.raises(Invalid) as refusal:
+            subscriptions_rpc.update_commune(LAVERUNE, {"siret": wrong})
+        assert set(refusal.value.errors) == {"siret"}, wrong
+    assert subscriptions_rpc.get_commune(LAVERUNE)["siret"] == "21340134200018"
     commune = subscriptions_rpc.update_population(LAVERUNE, {"vintage": 2024, "population": 3350})
     assert commune["populations"][-1] == {"vintage": 2024, "population": 3350}
     assert outbox_events(suite_config, "population.updated")[-1]["data"] == {
@@ -415,3 +419,48 @@ def test_a_terminated_commune_leaves_its_subscriptions_and_later_requests_are_re
         MONTPELLIER, {"application": "eadmin", "action": "add"}, filed_by=AGENT
     )
     assert other["status"] == "pending"
+
+
+# -- one object by its id ---------------------------------------------------------------------
+
+
+def test_a_convention_is_read_by_its_id(subscriptions_rpc, convention):
+    amended = subscriptions_rpc.amend_convention(
+        convention["id"],
+        {"application": "alerting", "annual_cost": "30000.00", "signed_on": "2022-06-01"},
+        ADMIN["id"],
+    )
+    assert conforms(ConventionSchema(), subscriptions_rpc.get_convention(convention["id"])) == (
+        amended
+    )
+    for unknown in (str(uuid.uuid4()), "nonsense", None):
+        with pytest.raises(NotFound, match="No such convention"):
+            subscriptions_rpc.get_convention(unknown)
+
+
+def test_a_request_and_a_notice_are_read_under_their_own_commune_only(
+    subscriptions_rpc, convention
+):
+    request = subscriptions_rpc.file_subscription_request(
+        LAVERUNE, {"application": "eadmin", "action": "remove"}, filed_by=AGENT
+    )
+    termination = subscriptions_rpc.notify_termination(LAVERUNE, {}, AGENT)
+    assert conforms(
+        SubscriptionRequestSchema(),
+        subscriptions_rpc.get_subscription_request(LAVERUNE, request["id"]),
+    ) == request
+    assert conforms(
+        TerminationSchema(), subscriptions_rpc.get_termination(LAVERUNE, termination["id"])
+    ) == termination
+    # Another commune's, an unknown id, an id of the other kind, no id: all equally unknown.
+    for insee, request_id, termination_id in [
+        (MONTPELLIER, request["id"], termination["id"]),
+        ("34999", request["id"], termination["id"]),
+        (LAVERUNE, str(uuid.uuid4()), str(uuid.uuid4())),
+        (LAVERUNE, termination["id"], request["id"]),
+        (LAVERUNE, "nonsense", None),
+    ]:
+        with pytest.raises(NotFound, match="No such request for this commune"):
+            subscriptions_rpc.get_subscription_request(insee, request_id)
+        with pytest.raises(NotFound, match="No such termination notice for this commune"):
+            subscriptions_rpc.get_termination(insee, termination_id)
