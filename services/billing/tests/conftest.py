@@ -19,3 +19,7 @@ def session():
 @pytest.fixture
 def outbox():
     return OutboxWriter("billing", lambda: None)
+
+
+# PostgreSQL databases of their own, for what only a server shows (row locks).
+from servicekit.tests.conftest import postgres_database  # noqa: E402, F401

@@ -10,12 +10,15 @@ from types import SimpleNamespace
 import pytest
 import structlog
 from lxml import etree
+from sqlalchemy.orm import Session
 
 from contracts.billing import TitleLifeSchema
 from contracts.errors import Conflict, Invalid, NotFound
+from servicekit import tables
 from servicekit.clock import Clock
+from servicekit.database import make_engine
 from services.billing import ledger, life
-from services.billing.models import Document
+from services.billing.models import Base, Document
 from services.billing.tests.support import (
     LAVERUNE,
     MONTAUD,
@@ -342,3 +345,29 @@ def test_deadlines_are_those_the_title_uses():
         "contest_until": date(2026, 11, 12),
         "due_on": date(2026, 12, 2),
     }
+
+
+@pytest.mark.postgres
+def test_two_billing_instances_never_claim_the_same_document(postgres_database, outbox, clock):
+    engine = make_engine(postgres_database())
+    tables.metadata.create_all(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine) as setup:
+        feed(setup, [*agreement_facts(),
+                     change_fact(MONTAUD, "eadmin", "added", date(2022, 1, 1))])
+        ledger.issue_titles(setup, outbox, 2022, None, ADMIN, ISSUED_AT)
+        life.request_deposits(setup, 2022, clock.now())
+        setup.commit()
+
+    with Session(engine) as first, Session(engine) as second:
+        # The first instance's claim is not committed yet: its rows are locked, and skipped.
+        claimed_first = life.claim_deposits(first, clock.now())
+        claimed_second = life.claim_deposits(second, clock.now())
+        assert (claimed_first, claimed_second) == (["2022-000001", "2022-000002"], [])
+        first.commit()
+        second.rollback()
+        # Committed, the claim holds until it is released or times out.
+        assert life.claim_deposits(second, clock.now()) == []
+        clock.advance(life.CLAIM_TIMEOUT + timedelta(seconds=1))
+        assert life.claim_deposits(second, clock.now()) == ["2022-000001", "2022-000002"]
+    engine.dispose()
