@@ -20,7 +20,10 @@ from servicekit.logging import configure_logging
 
 ROOT = Path(__file__).parent
 # ``chorus_sandbox``: a local Chorus Pro on a free port, for billing's tests.
-pytest_plugins = ["chorus_sandbox.testing"]
+# ``prefecture_sandbox``: a local prefecture (@ctes, Hélios) on a free port, for e-administration.
+# ``smtp_server``: a real SMTP server (aiosmtpd) on a free port, for e-administration's mail.
+pytest_plugins = ["chorus_sandbox.testing", "prefecture_sandbox.testing",
+                  "servicekit.testing_smtp"]
 
 
 def pytest_configure(config):

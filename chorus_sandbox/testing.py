@@ -148,7 +148,8 @@ def chorus_sandbox_options():
 
 @pytest.fixture
 def chorus_sandbox(chorus_sandbox_options):
-    from chorus_sandbox.server import make_app, make_wsgi_server
+    from chorus_sandbox.server import make_app
+    from servicekit.sandboxes import make_wsgi_server
 
     app = make_app(TEST_CREDENTIALS, **chorus_sandbox_options)
     # A late answer (a 'timeout' fault) may outlive the test: no access line to stray then.

@@ -118,16 +118,17 @@ CONVENTION_AMENDED = EventType(
     "subscriptions", "convention.amended", 1, ConventionAmendedSchema,
     _billing("on_convention_amended"),
 )
+# Each application service learns from these whether a commune may use it.
 SUBSCRIPTION_CHANGED = EventType(
     "subscriptions", "subscription.changed", 1, SubscriptionChangedSchema,
-    _billing("on_subscription_changed"),
+    (*_billing("on_subscription_changed"), Subscriber("eadmin", "on_subscription_changed")),
 )
 COMMUNE_UPDATED = EventType(
     "subscriptions", "commune.updated", 1, CommuneUpdatedSchema, _billing("on_commune_updated"),
 )
 CONVENTION_TERMINATED = EventType(
     "subscriptions", "convention.terminated", 1, ConventionTerminatedSchema,
-    _billing("on_convention_terminated"),
+    (*_billing("on_convention_terminated"), Subscriber("eadmin", "on_convention_terminated")),
 )
 
 

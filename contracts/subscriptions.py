@@ -2,6 +2,8 @@
 amendments, subscriptions, change requests (Art. 9) and terminations (Art. 10)."""
 
 import re
+from datetime import date
+from typing import NamedTuple
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from stdnum.fr import siret as stdnum_siret
@@ -20,6 +22,44 @@ REQUEST_STATUSES = (PENDING, ACCEPTED, REFUSED)
 DECISIONS = ("accept", "refuse")
 
 SIRET_PATTERN = r"^\d{14}$"
+
+
+ADDED, REMOVED = "added", "removed"  # the ``change`` of ``subscription.changed``
+
+
+class Change(NamedTuple):
+    """One ``subscription.changed`` fact."""
+
+    commune: str
+    application: str
+    change: str
+    effective_from: date
+    occurred_at: object
+    event_id: object  # a UUID: the last tie-break between two changes decided at once
+
+
+def subscribers_on(day, changes, terminated_on=None):
+    """Art. 9 and 10: application → communes subscribed on ``day``.
+
+    A commune is subscribed when its latest change effective on or before ``day`` is an
+    addition (latest by effective date, then by when it was decided), unless its termination
+    is effective by then. Only the facts' own dates count, never the order they arrived in.
+    """
+    terminated_on = terminated_on or {}
+    latest = {}
+    for change in changes:
+        if change.effective_from > day:
+            continue
+        key = (change.commune, change.application)
+        rank = (change.effective_from, change.occurred_at, change.event_id)
+        if key not in latest or rank > latest[key][0]:
+            latest[key] = (rank, change.change)
+    subscribers = {}
+    for (commune, application), (_, change) in latest.items():
+        terminated = terminated_on.get(commune)
+        if change == ADDED and (terminated is None or terminated > day):
+            subscribers.setdefault(application, set()).add(commune)
+    return subscribers
 
 
 def population_vintage_for(year, fixed_vintage=None):

@@ -26,6 +26,7 @@ from gateway.auth import Tokens
 from gateway.http import route
 from gateway.openapi import build_openapi
 from gateway.routes.billing import BillingRoutes
+from gateway.routes.eadmin import EadminRoutes
 from gateway.routes.subscriptions import SubscriptionsRoutes
 from gateway.routes.titles import TitleRoutes
 from servicekit.logging import LoggingContext
@@ -38,7 +39,7 @@ class LoginEventsQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class GatewayService(SubscriptionsRoutes, BillingRoutes, TitleRoutes):
+class GatewayService(SubscriptionsRoutes, BillingRoutes, TitleRoutes, EadminRoutes):
     name = "gateway"
 
     config = Config()

@@ -1,9 +1,10 @@
 """``communs``: run the suite or some of its services, ping one, migrate one.
 
     communs run                    # every service and the gateway, in one process, and the
-                                   # local Chorus Pro when none is configured
+                                   # local Chorus Pro and prefecture when none is configured
     communs run identity gateway   # only these (one container each in docker-compose)
     communs run chorus-sandbox     # the local Chorus Pro alone (chorus_sandbox)
+    communs run prefecture-sandbox # the local prefecture alone (prefecture_sandbox)
     communs ping identity          # exit 0 if it answers its health RPC
     communs migrate identity       # bring its database to the latest revision
 """
@@ -23,13 +24,14 @@ from contextlib import suppress  # noqa: E402
 
 from contracts.catalogue import SERVICES  # noqa: E402
 from servicekit import config as suite_config  # noqa: E402
+from servicekit import sandboxes  # noqa: E402
 from servicekit.broker import broker_problem  # noqa: E402
 from servicekit.logging import configure_logging, get_logger  # noqa: E402
 
 GATEWAY = "gateway"
 RUNNABLE = (*SERVICES, GATEWAY)
-# Not a Nameko service: a stand-in for Chorus Pro that billing deposits its titles on.
-CHORUS_SANDBOX = "chorus-sandbox"
+# Not Nameko services: stand-ins for the outside systems (servicekit.sandboxes).
+SANDBOXES = tuple(sandboxes.BY_COMMAND)
 
 log = get_logger("communs")
 
@@ -51,42 +53,37 @@ def pid_file_of(config, names):
     return pid_file
 
 
-def run(names, config, with_sandbox=False):
-    """Runs the Nameko services ``names``; ``with_sandbox``: and the local Chorus Pro in a
-    process of its own, billing pointed at it unless a Chorus Pro is configured."""
+def run(names, config, beside=()):
+    """Runs the Nameko services ``names``, and the sandboxes ``beside`` each in a process of
+    its own; the suite is pointed at a sandbox unless a real system is configured."""
     from nameko.cli.run import run as run_services
 
     pid_file = pid_file_of(config, names)
     log.info("suite.starting", services=list(names), data_dir=str(suite_config.data_dir(config)),
              pid=os.getpid())
-    sandbox = None
+    started = []
     try:
-        if with_sandbox:
-            from chorus_sandbox.server import start_beside
-
-            sandbox, url = start_beside(config)
-            if config["CHORUS_SANDBOX"]:
-                config = {**config, "CHORUS_API_URL": url}
+        for sandbox in beside:
+            process, url = sandboxes.start_beside(sandbox, config)
+            started.append(process)
+            if config[sandbox.enabled_key]:
+                config = {**config, sandbox.url_key: url}
         run_services([service_class(name) for name in names], config)
     except KeyboardInterrupt:
         log.info("suite.interrupted")
     finally:
-        if sandbox is not None:
-            from chorus_sandbox.server import stop
-
-            stop(sandbox)
+        for process in started:
+            sandboxes.stop(process)
         with suppress(FileNotFoundError):
             pid_file.unlink()
         log.info("suite.stopped", services=list(names))
 
 
-def run_sandbox(config):
-    """``communs run chorus-sandbox``: the local Chorus Pro alone, until SIGTERM."""
-    from chorus_sandbox.server import serve
-
-    pid_file = pid_file_of(config, [CHORUS_SANDBOX])
+def run_sandbox(sandbox, config):
+    """``communs run <sandbox>``: that stand-in alone, until SIGTERM."""
+    pid_file = pid_file_of(config, [sandbox.command])
     try:
-        serve(config, config["CHORUS_SANDBOX_ADDRESS"])
+        sandbox.server().serve(config, config[sandbox.address_key])
     finally:
         with suppress(FileNotFoundError):
             pid_file.unlink()
@@ -104,16 +101,16 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run services (all by default)")
     run_parser.add_argument("services", nargs="*", metavar="SERVICE",
-                            help=", ".join((*RUNNABLE, CHORUS_SANDBOX)))
+                            help=", ".join((*RUNNABLE, *SANDBOXES)))
     ping_parser = commands.add_parser("ping", help="call a service's health RPC")
     ping_parser.add_argument("service", choices=SERVICES)
     migrate_parser = commands.add_parser("migrate", help="migrate a service's database")
     migrate_parser.add_argument("service", choices=SERVICES)
     args = parser.parse_args(argv)
-    unknown = set(getattr(args, "services", ())) - {*RUNNABLE, CHORUS_SANDBOX}
+    unknown = set(getattr(args, "services", ())) - {*RUNNABLE, *SANDBOXES}
     if unknown:
         parser.error(f"unknown service(s): {', '.join(sorted(unknown))}; "
-                     f"choose from {', '.join((*RUNNABLE, CHORUS_SANDBOX))}")
+                     f"choose from {', '.join((*RUNNABLE, *SANDBOXES))}")
 
     config = suite_config.from_environment()
     log_file = suite_config.data_dir(config) / "log" / "communs.log"
@@ -127,8 +124,8 @@ def main(argv=None):
         log.info("database.migrated", service=args.service)
         return 0
 
-    if args.command == "run" and args.services == [CHORUS_SANDBOX]:
-        run_sandbox(config)  # no broker needed
+    if args.command == "run" and len(args.services) == 1 and args.services[0] in SANDBOXES:
+        run_sandbox(sandboxes.BY_COMMAND[args.services[0]], config)  # no broker needed
         return 0
 
     problem = broker_problem(config["AMQP_URI"])
@@ -149,10 +146,11 @@ def main(argv=None):
             return 1
         return 0
 
-    services = [name for name in args.services if name != CHORUS_SANDBOX] or list(RUNNABLE)
-    with_sandbox = CHORUS_SANDBOX in args.services or (not args.services
-                                                       and config["CHORUS_SANDBOX"])
-    run(services, config, with_sandbox=with_sandbox)
+    services = [name for name in args.services if name not in SANDBOXES] or list(RUNNABLE)
+    beside = [sandbox for sandbox in sandboxes.SANDBOXES
+              if sandbox.command in args.services
+              or (not args.services and config[sandbox.enabled_key])]
+    run(services, config, beside=beside)
     return 0
 
 

@@ -22,6 +22,18 @@
 | ``COMMUNS_CHORUS_SANDBOX`` | ``true`` without an API URL | ``communs run`` starts the sandbox |
 | ``COMMUNS_CHORUS_SANDBOX_ADDRESS`` | ``127.0.0.1:8090`` | where the sandbox listens |
 | ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
+| ``COMMUNS_PREFECTURE_URL`` | the sandbox's | the S2LOW-like platform e-administration posts to |
+| ``COMMUNS_PREFECTURE_LOGIN`` / ``_PASSWORD`` | the sandbox's | its account (HTTP Basic) |
+| ``COMMUNS_PREFECTURE_TIMEOUT`` | ``10`` | seconds e-administration waits for an answer |
+| ``COMMUNS_PREFECTURE_SANDBOX`` | ``true`` without a URL | ``communs run`` starts the sandbox |
+| ``COMMUNS_PREFECTURE_SANDBOX_ADDRESS`` | ``127.0.0.1:8091`` | where it listens |
+| ``COMMUNS_PREFECTURE_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its acts |
+| ``COMMUNS_SMTP_HOST`` | | the SMTP server convocations leave through; unset: none leaves (below) |
+| ``COMMUNS_SMTP_PORT`` | ``25`` | ``587`` for a submission server with STARTTLS |
+| ``COMMUNS_SMTP_SENDER`` | ``communs@localhost`` | the ``From`` of every message; set it |
+| ``COMMUNS_SMTP_STARTTLS`` | ``false`` | STARTTLS, the server's certificate checked |
+| ``COMMUNS_SMTP_USERNAME`` / ``_PASSWORD`` | | login, when the server asks for one |
+| ``COMMUNS_SMTP_TIMEOUT`` | ``10`` | seconds e-administration waits for the SMTP server |
 
 Billing deposits its titles on the sandbox, a local Chorus Pro (``chorus_sandbox``), until
 ``COMMUNS_CHORUS_API_URL`` names a real one: ``https://api.piste.gouv.fr`` in production,
@@ -29,6 +41,18 @@ Billing deposits its titles on the sandbox, a local Chorus Pro (``chorus_sandbox
 with ``COMMUNS_CHORUS_SANDBOX=false`` and no URL). The token URL is PISTE's own for those two,
 the API URL + ``/api/oauth/token`` elsewhere; unset credentials are the sandbox's test ones.
 ``communs run`` takes a free port when the sandbox's address is busy.
+
+E-administration transmits acts and PES to the local prefecture (``prefecture_sandbox``) until
+``COMMUNS_PREFECTURE_URL`` names the operator's platform (an S2LOW, with the account it gave the
+Metropole); unset credentials are the sandbox's. It too moves to a free port when its address is
+busy.
+
+Without ``COMMUNS_SMTP_HOST`` the suite starts and runs as usual, but no mail leaves:
+sending a session's convocations is refused with a 503 problem naming ``COMMUNS_SMTP_HOST``,
+before anything is recorded (``services/eadmin/mail.py``). ``communs run`` starts no mail server
+of its own; a local one that prints what it receives is one command away (aiosmtpd, from the
+test extras): ``python -m aiosmtpd -n -l 127.0.0.1:8025`` with ``COMMUNS_SMTP_HOST=127.0.0.1``
+and ``COMMUNS_SMTP_PORT=8025``.
 """
 
 import os
@@ -37,12 +61,19 @@ from pathlib import Path
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8000"
 DEFAULT_CHORUS_SANDBOX_ADDRESS = "127.0.0.1:8090"
+DEFAULT_PREFECTURE_SANDBOX_ADDRESS = "127.0.0.1:8091"
+DEFAULT_SMTP_SENDER = "communs@localhost"
 # The local Chorus Pro's test client and account (chorus_sandbox): they open nothing else.
 CHORUS_SANDBOX_CREDENTIALS = {
     "CHORUS_CLIENT_ID": "communs-sandbox",
     "CHORUS_CLIENT_SECRET": "sandbox-client-secret",
     "CHORUS_LOGIN": "TECH_1_communs@cpro.fr",
     "CHORUS_PASSWORD": "sandbox-technical-password",
+}
+# The local prefecture's account (prefecture_sandbox): it opens nothing else.
+PREFECTURE_SANDBOX_CREDENTIALS = {
+    "PREFECTURE_LOGIN": "communs-sandbox",
+    "PREFECTURE_PASSWORD": "sandbox-prefecture-password",
 }
 
 
@@ -77,6 +108,11 @@ def from_environment(environ=None):
     chorus_sandbox = _flag(environ, "COMMUNS_CHORUS_SANDBOX", default=True) and not chorus_api_url
     sandbox_address = (environ.get("COMMUNS_CHORUS_SANDBOX_ADDRESS")
                        or DEFAULT_CHORUS_SANDBOX_ADDRESS)
+    prefecture_url = environ.get("COMMUNS_PREFECTURE_URL")
+    prefecture_sandbox = (_flag(environ, "COMMUNS_PREFECTURE_SANDBOX", default=True)
+                          and not prefecture_url)
+    prefecture_address = (environ.get("COMMUNS_PREFECTURE_SANDBOX_ADDRESS")
+                          or DEFAULT_PREFECTURE_SANDBOX_ADDRESS)
     return {
         "AMQP_URI": environ.get("AMQP_URI") or DEFAULT_AMQP_URI,
         "WEB_SERVER_ADDRESS": environ.get("COMMUNS_HTTP_ADDRESS") or DEFAULT_HTTP_ADDRESS,
@@ -104,6 +140,25 @@ def from_environment(environ=None):
         "CHORUS_SANDBOX_ADDRESS": sandbox_address,
         "CHORUS_SANDBOX_STEP_SECONDS": float(
             environ.get("COMMUNS_CHORUS_SANDBOX_STEP_SECONDS") or 2),
+        # The prefecture (e-administration): a real platform, or the sandbox `communs run`
+        # starts; without either, transmissions wait for one to be configured.
+        "PREFECTURE_URL": prefecture_url or (f"http://{prefecture_address}"
+                                             if prefecture_sandbox else None),
+        **{key: environ.get(f"COMMUNS_{key}") or default
+           for key, default in PREFECTURE_SANDBOX_CREDENTIALS.items()},
+        "PREFECTURE_TIMEOUT": float(environ.get("COMMUNS_PREFECTURE_TIMEOUT") or 10),
+        "PREFECTURE_SANDBOX": prefecture_sandbox,
+        "PREFECTURE_SANDBOX_ADDRESS": prefecture_address,
+        "PREFECTURE_SANDBOX_STEP_SECONDS": float(
+            environ.get("COMMUNS_PREFECTURE_SANDBOX_STEP_SECONDS") or 2),
+        # E-administration's mail (convocations): none leaves without a host.
+        "SMTP_HOST": environ.get("COMMUNS_SMTP_HOST") or None,
+        "SMTP_PORT": int(environ.get("COMMUNS_SMTP_PORT") or 25),
+        "SMTP_SENDER": environ.get("COMMUNS_SMTP_SENDER") or DEFAULT_SMTP_SENDER,
+        "SMTP_STARTTLS": _flag(environ, "COMMUNS_SMTP_STARTTLS", default=False),
+        "SMTP_USERNAME": environ.get("COMMUNS_SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": environ.get("COMMUNS_SMTP_PASSWORD") or None,
+        "SMTP_TIMEOUT": float(environ.get("COMMUNS_SMTP_TIMEOUT") or 10),
     }
 
 

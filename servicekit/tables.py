@@ -1,6 +1,6 @@
 """Tables the toolkit keeps in every service's database, beside the service's own."""
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import JSON, Column, Date, Integer, MetaData, String, Table, Text, Uuid
 
 from servicekit.sqltypes import UtcDateTime
 
@@ -37,4 +37,24 @@ dead_letters = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("body", JSON, nullable=False),
     Column("error", Text, nullable=False),
+)
+
+# What an application service knows of subscriptions, from subscriptions' events only
+# (``servicekit.subscribed``): each ``subscription.changed`` fact, and each termination.
+subscription_changes = Table(
+    "subscription_changes_seen",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("commune", String(5), nullable=False, index=True),
+    Column("application", String(20), nullable=False),
+    Column("change", String(10), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+)
+
+terminations = Table(
+    "terminations_seen",
+    metadata,
+    Column("commune", String(5), primary_key=True),
+    Column("effective_on", Date, nullable=False),
 )

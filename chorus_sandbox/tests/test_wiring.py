@@ -13,8 +13,9 @@ import pytest
 import requests
 from nameko.testing.utils import find_free_port
 
-from chorus_sandbox.server import credentials, free_address
+from chorus_sandbox.server import credentials
 from servicekit import config as suite_config
+from servicekit.sandboxes import free_address
 from servicekit.tests.support import wait_until
 from services.billing.chorus import ChorusSettings
 

@@ -19,6 +19,7 @@ from gateway.tests.fakes import (
     SigningKey,
     bearer,
     billing_answers,
+    eadmin_answers,
     subscriptions_answers,
 )
 
@@ -52,6 +53,7 @@ def fake_services(signing_key, principals):
     )
     fakes["subscriptions"].answers.update(subscriptions_answers())
     fakes["billing"].answers.update(billing_answers())
+    fakes["eadmin"].answers.update(eadmin_answers())
     return fakes
 
 

@@ -237,3 +237,46 @@ def billing_answers():
         "buyer": buyer,
         "update_buyer": buyer,
     }
+
+
+# -- what e-administration is sent and answers
+
+ACT_ID = str(uuid.UUID(int=7))
+CERTIFICATE_ID = str(uuid.UUID(int=8))
+NEW_ACT = {"number": "2022_042", "nature": "DE", "subject": "Budget primitif 2022",
+           "classification": "7.1", "decided_on": "2022-03-01",
+           "document": {"file_name": "deliberation.pdf", "content": "JVBERi0xLjQK"},
+           "signatories": [{"signatory": "Marie Dupont", "capacity": "Maire"}]}
+
+
+def act(insee, state="draft"):
+    return {"id": ACT_ID, "commune": insee, "number": "2022_042", "nature": "DE",
+            "subject": "Budget primitif 2022", "classification": "7.1",
+            "decided_on": "2022-03-01", "state": state, "signed_on": None,
+            "transmit_by": None, "late": False, "identifier": None, "transaction_id": None,
+            "transmitted_at": None, "acknowledged_on": None, "published_on": None,
+            "enforceable_on": None, "files": [], "signatures": [], "history": []}
+
+
+def certificate(insee):
+    return {"id": CERTIFICATE_ID, "commune": insee, "holder": "Marie Dupont",
+            "subject": "CN=Marie Dupont", "serial": "1", "fingerprint": "ab" * 32,
+            "not_before": "2022-01-01", "not_after": "2025-01-01", "revoked": False,
+            "expiring": False}
+
+
+def eadmin_answers():
+    """Plausible answers of every RPC of e-administration, for a test to override."""
+    return {
+        "register_certificate": lambda insee, new: certificate(insee),
+        "certificates": lambda insee: [certificate(insee)],
+        "create_act": lambda insee, new, created_by: act(insee),
+        "acts": lambda insee: [act(insee)],
+        "act": lambda insee, act_id: act(insee),
+        "sign_act": lambda insee, act_id, signature: act(insee, "signed"),
+        "transmit_act": lambda insee, act_id: act(insee, "transmitted"),
+        "publish_act": lambda insee, act_id, publication: act(insee, "signed"),
+        "archive": lambda insee: [],
+        "check_archive": lambda insee, act_id: {"act_id": act_id, "intact": True,
+                                                "altered": [], "signatures": []},
+    }

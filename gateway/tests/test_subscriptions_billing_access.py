@@ -11,10 +11,13 @@ from contracts.identity import COMMUNE_AGENT, METROPOLE_ADMIN
 from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
+    ACT_ID,
+    CERTIFICATE_ID,
     CONVENTION_ID,
     EXTRA_ID,
     LAVERUNE,
     MONTPELLIER,
+    NEW_ACT,
     NEW_CONVENTION,
     NEW_EXTRA,
     REQUEST_ID,
@@ -112,6 +115,27 @@ CALLS = [
     Call("GET", "/api/v1/communes/{insee}/billing/buyer", "billing", "buyer", ADMIN_OR_AGENT),
     Call("PUT", "/api/v1/communes/{insee}/billing/buyer", "billing", "update_buyer",
          ADMIN_OR_AGENT, json={"service_code": "FINANCES", "commitment_number": None}),
+    Call("POST", "/api/v1/communes/{insee}/eadmin/certificates", "eadmin",
+         "register_certificate", ADMIN_OR_AGENT, 201,
+         json={"holder": "Marie Dupont", "pkcs12": "MIIB", "passphrase": "secret"}),
+    Call("GET", "/api/v1/communes/{insee}/eadmin/certificates", "eadmin", "certificates",
+         ADMIN_OR_AGENT),
+    Call("POST", "/api/v1/communes/{insee}/eadmin/acts", "eadmin", "create_act",
+         ADMIN_OR_AGENT, 201, json=NEW_ACT),
+    Call("GET", "/api/v1/communes/{insee}/eadmin/acts", "eadmin", "acts", ADMIN_OR_AGENT),
+    Call("GET", f"/api/v1/communes/{{insee}}/eadmin/acts/{ACT_ID}", "eadmin", "act",
+         ADMIN_OR_AGENT),
+    Call("POST", f"/api/v1/communes/{{insee}}/eadmin/acts/{ACT_ID}/signatures", "eadmin",
+         "sign_act", ADMIN_OR_AGENT, 201,
+         json={"certificate_id": CERTIFICATE_ID, "passphrase": "secret"}),
+    Call("POST", f"/api/v1/communes/{{insee}}/eadmin/acts/{ACT_ID}/transmission", "eadmin",
+         "transmit_act", ADMIN_OR_AGENT, 202),
+    Call("POST", f"/api/v1/communes/{{insee}}/eadmin/acts/{ACT_ID}/publication", "eadmin",
+         "publish_act", ADMIN_OR_AGENT, json={"published_on": "2022-03-02"}),
+    Call("GET", "/api/v1/communes/{insee}/eadmin/archive", "eadmin", "archive",
+         ADMIN_OR_AGENT),
+    Call("GET", f"/api/v1/communes/{{insee}}/eadmin/archive/{ACT_ID}/integrity", "eadmin",
+         "check_archive", ADMIN_OR_AGENT),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped]
@@ -128,14 +152,15 @@ def assert_refused(answer, status, fake_services, call):
     assert fake_services[call.service].called(call.rpc) == []
 
 
-def test_the_table_covers_every_route_of_subscriptions_and_billing():
+def test_the_table_covers_every_route_of_subscriptions_billing_and_eadmin():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
-                if spec.tag in ("subscriptions", "billing")}
+                if spec.tag in ("subscriptions", "billing", "eadmin")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
                .replace("2023", "{vintage}")
-               .replace("2022-000001", "{number}")) for call in CALLS}
+               .replace("2022-000001", "{number}").replace(ACT_ID, "{act_id}"))
+              for call in CALLS}
     assert tabled == declared
 
 

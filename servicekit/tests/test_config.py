@@ -35,6 +35,21 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "CHORUS_SANDBOX": True,
         "CHORUS_SANDBOX_ADDRESS": "127.0.0.1:8090",
         "CHORUS_SANDBOX_STEP_SECONDS": 2.0,
+        "PREFECTURE_URL": "http://127.0.0.1:8091",
+        "PREFECTURE_LOGIN": "communs-sandbox",
+        "PREFECTURE_PASSWORD": "sandbox-prefecture-password",
+        "PREFECTURE_TIMEOUT": 10.0,
+        "PREFECTURE_SANDBOX": True,
+        "PREFECTURE_SANDBOX_ADDRESS": "127.0.0.1:8091",
+        "PREFECTURE_SANDBOX_STEP_SECONDS": 2.0,
+        # No SMTP server: convocations are refused with a 503 (services/eadmin/mail.py).
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "SMTP_SENDER": "communs@localhost",
+        "SMTP_STARTTLS": False,
+        "SMTP_USERNAME": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_TIMEOUT": 10.0,
     }
     assert DEFAULT_AMQP_URI == "amqp://guest:guest@127.0.0.1:5672/"
     assert DEFAULT_HTTP_ADDRESS == "127.0.0.1:8000"
@@ -125,6 +140,34 @@ def test_a_services_own_url_overrides_the_suites_for_that_service_only():
 def test_migrate_on_start_reads_yes_and_no(setting, migrate):
     environ = {} if setting is None else {"COMMUNS_MIGRATE_ON_START": setting}
     assert from_environment(environ)["DB_MIGRATE_ON_START"] is migrate
+
+
+def test_the_smtp_variables_land_in_the_mail_keys():
+    config = from_environment(
+        {
+            "COMMUNS_SMTP_HOST": "smtp.montpellier3m.fr",
+            "COMMUNS_SMTP_PORT": "587",
+            "COMMUNS_SMTP_SENDER": "Conseil municipal <convocations@laverune.fr>",
+            "COMMUNS_SMTP_STARTTLS": "true",
+            "COMMUNS_SMTP_USERNAME": "convocations",
+            "COMMUNS_SMTP_PASSWORD": "smtp secret",
+            "COMMUNS_SMTP_TIMEOUT": "2.5",
+        }
+    )
+    assert {key: value for key, value in config.items() if key.startswith("SMTP_")} == {
+        "SMTP_HOST": "smtp.montpellier3m.fr",
+        "SMTP_PORT": 587,
+        "SMTP_SENDER": "Conseil municipal <convocations@laverune.fr>",
+        "SMTP_STARTTLS": True,
+        "SMTP_USERNAME": "convocations",
+        "SMTP_PASSWORD": "smtp secret",
+        "SMTP_TIMEOUT": 2.5,
+    }
+
+
+def test_smtp_starttls_refuses_a_value_that_is_neither_yes_nor_no():
+    with pytest.raises(ValueError, match="COMMUNS_SMTP_STARTTLS='maybe'"):
+        from_environment({"COMMUNS_SMTP_STARTTLS": "maybe"})
 
 
 def test_migrate_on_start_refuses_a_value_that_is_neither_yes_nor_no():

@@ -18,6 +18,7 @@ from contracts.billing import CANCELLED, CREDIT_NOTE, DRAFT, ISSUED, TITLE, Issu
 from contracts.communes import is_member
 from contracts.errors import Conflict, NotFound
 from contracts.events import TITLE_CANCELLED, TITLE_ISSUED
+from contracts.subscriptions import Change, subscribers_on
 from servicekit.clock import LEGAL_TIME_ZONE
 from services.billing import rules
 from services.billing.models import (
@@ -130,7 +131,7 @@ def compute(session, year):
     annex, subscribers = None, {}
     if convention is not None:
         terms = _terms(session, convention, first_of_january)
-        subscribers = rules.subscribers_on(
+        subscribers = subscribers_on(
             first_of_january,
             _changes(session, convention.id, first_of_january),
             _terminated_on(session, convention.id),
@@ -191,7 +192,7 @@ def _changes(session, convention_id, day):
             SubscriptionChange.effective_from <= day,
         )
     ).all()
-    return [rules.Change(*row) for row in rows]
+    return [Change(*row) for row in rows]
 
 
 def _terminated_on(session, convention_id):

@@ -28,7 +28,6 @@ PER_INHABITANT_STEP = Decimal(1).scaleb(-RATE_PLACES)
 NO_VAT = Decimal("0.00")
 # Adaptations, evolutions and dedicated trainings carry VAT at the normal rate (Art. 6).
 NORMAL_VAT_RATE = Decimal("0.20")
-ADDED, REMOVED = "added", "removed"
 
 _NAMES = {application.code: application.name for application in APPLICATIONS}
 _CATALOGUE_ORDER = {code: position for position, code in enumerate(APPLICATION_CODES)}
@@ -104,44 +103,9 @@ class Convention:
         return self.period_start <= date(year, 1, 1) <= self.period_end
 
 
-class Change(NamedTuple):
-    """One ``subscription.changed`` fact."""
-
-    commune: str
-    application: str
-    change: str
-    effective_from: date
-    occurred_at: object
-    event_id: object  # a UUID: the last tie-break between two changes decided at once
-
-
 def population_vintage(year, convention):
     """Art. 4: the vintage whose populations bill ``year``, fixed by the convention or not."""
     return population_vintage_for(year, convention.population_vintage)
-
-
-def subscribers_on(day, changes, terminated_on=None):
-    """Art. 9 and 10: application → communes subscribed on ``day``.
-
-    A commune is subscribed when its latest change effective on or before ``day`` is an
-    addition (latest by effective date, then by when it was decided), unless its termination
-    is effective by then. Only the facts' own dates count, never the order they arrived in.
-    """
-    terminated_on = terminated_on or {}
-    latest = {}
-    for change in changes:
-        if change.effective_from > day:
-            continue
-        key = (change.commune, change.application)
-        rank = (change.effective_from, change.occurred_at, change.event_id)
-        if key not in latest or rank > latest[key][0]:
-            latest[key] = (rank, change.change)
-    subscribers = {}
-    for (commune, application), (_, change) in latest.items():
-        terminated = terminated_on.get(commune)
-        if change == ADDED and (terminated is None or terminated > day):
-            subscribers.setdefault(application, set()).add(commune)
-    return subscribers
 
 
 # -- Annex 1 (Art. 4) ---------------------------------------------------------------------------

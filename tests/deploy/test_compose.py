@@ -26,6 +26,10 @@ INIT_SCRIPTS = ROOT / "deploy" / "postgres"
 GATEWAY = "gateway"
 RUNNABLE = (*SERVICES, GATEWAY)
 CHORUS_SANDBOX = "chorus-sandbox"
+PREFECTURE_SANDBOX = "prefecture-sandbox"
+# Each sandbox, and the config key of the address it listens on.
+SANDBOXES = {CHORUS_SANDBOX: "CHORUS_SANDBOX_ADDRESS",
+             PREFECTURE_SANDBOX: "PREFECTURE_SANDBOX_ADDRESS"}
 DATA_DIR = re.search(r"COMMUNS_DATA_DIR=(\S+)", (ROOT / "Dockerfile").read_text()).group(1)
 
 
@@ -111,7 +115,7 @@ def database_url(container, service):
 
 
 def test_compose_has_the_broker_the_database_and_every_service_with_its_migration(services):
-    expected = {"rabbitmq", "postgres", CHORUS_SANDBOX, *RUNNABLE,
+    expected = {"rabbitmq", "postgres", *SANDBOXES, *RUNNABLE,
                 *(f"migrate-{s}" for s in SERVICES)}
     assert set(services) == expected
 
@@ -236,15 +240,16 @@ def test_no_container_has_a_fixed_name_or_legacy_links(services):
         assert "links" not in container, name
 
 
-def test_the_chorus_sandbox_runs_alone_answers_its_health_check_and_is_published_nowhere(
-    services,
+@pytest.mark.parametrize("name, address_key", SANDBOXES.items())
+def test_each_sandbox_runs_alone_answers_its_health_check_and_is_published_nowhere(
+    services, name, address_key
 ):
-    sandbox = services[CHORUS_SANDBOX]
-    assert sandbox["command"] == ["run", CHORUS_SANDBOX]
+    sandbox = services[name]
+    assert sandbox["command"] == ["run", name]
     assert sandbox["restart"] in ("unless-stopped", "always")
     assert not conditions(sandbox), "it needs neither the broker nor a database"
-    assert not list(ports(sandbox)), "billing reaches it on the project network"
-    address = suite_config.from_environment(environment_of(sandbox))["CHORUS_SANDBOX_ADDRESS"]
+    assert not list(ports(sandbox)), "its service reaches it on the project network"
+    address = suite_config.from_environment(environment_of(sandbox))[address_key]
     host, port = address.rsplit(":", 1)
     assert host == "0.0.0.0"
     kind, interpreter, flag, code = sandbox["healthcheck"]["test"]
@@ -284,3 +289,30 @@ def test_billing_deposits_on_the_sandbox_with_its_credentials_until_a_chorus_pro
     assert (billing.api_url, billing.token_url) == (
         "https://api.piste.gouv.fr", "https://oauth.piste.gouv.fr/api/oauth/token")
     assert billing.client_secret == "an-operator-setting" and same_credentials
+
+
+def prefecture_of(services):
+    """The platform eadmin transmits to, and whether the sandbox accepts its account."""
+    from prefecture_sandbox.server import account
+    from services.eadmin.transmission import PrefectureSettings
+
+    eadmin = PrefectureSettings.from_config(
+        suite_config.from_environment(environment_of(services["eadmin"])))
+    accepted = account(suite_config.from_environment(
+        environment_of(services[PREFECTURE_SANDBOX])))
+    return eadmin, (eadmin.login, eadmin.password) == accepted
+
+
+def test_eadmin_transmits_to_the_sandbox_with_its_account_until_a_platform_is_set(services):
+    sandbox_config = suite_config.from_environment(environment_of(services[PREFECTURE_SANDBOX]))
+    port = sandbox_config["PREFECTURE_SANDBOX_ADDRESS"].rsplit(":", 1)[1]
+    eadmin, same_account = prefecture_of(services)
+    assert eadmin.url == f"http://{PREFECTURE_SANDBOX}:{port}"
+    assert same_account
+    assert PREFECTURE_SANDBOX not in conditions(services["eadmin"]), "eadmin retries instead"
+
+    platform = resolve(COMMUNS_PREFECTURE_URL="https://s2low.example.fr",
+                       COMMUNS_PREFECTURE_PASSWORD="an-operator-setting")["services"]
+    eadmin, same_account = prefecture_of(platform)
+    assert eadmin.url == "https://s2low.example.fr"
+    assert eadmin.password == "an-operator-setting" and same_account

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from contracts.catalogue import APPLICATION_CODES
+from contracts.subscriptions import Change, subscribers_on
 from services.billing import rules
 from services.billing.tests.support import (
     LAVERUNE,
@@ -27,7 +28,7 @@ def laverune_subscribers():
 
 
 def change(commune, application, kind, effective_from, decided_on, event=None):
-    return rules.Change(
+    return Change(
         commune,
         application,
         kind,
@@ -195,7 +196,7 @@ def test_the_population_vintage_is_fixed_by_the_convention_or_follows_the_year(
 
 
 def subscribed(year, changes, terminated_on=None):
-    return rules.subscribers_on(JAN_1[year], changes, terminated_on).get("eadmin", set())
+    return subscribers_on(JAN_1[year], changes, terminated_on).get("eadmin", set())
 
 
 INITIAL = change(LAVERUNE, "eadmin", "added", date(2022, 1, 1), date(2021, 12, 14))
@@ -239,7 +240,7 @@ def test_the_year_boundary_decides_which_titles_a_change_reaches():
     ]
     lines = {}
     for year in JAN_1:
-        subscribers = rules.subscribers_on(JAN_1[year], changes)
+        subscribers = subscribers_on(JAN_1[year], changes)
         annex = rules.annex(year, convention(), populations(), subscribers)
         title = rules.titles(year, annex, subscribers).get(LAVERUNE)
         lines[year] = [line.application for line in title.lines]

@@ -1,0 +1,185 @@
+"""Payloads of the e-administration service: signing certificates, acts with their files and
+signature circuit, their transmission to the prefecture (@ctes), and the archive."""
+
+import base64
+import binascii
+
+from marshmallow import fields, validate
+
+from contracts.identity import StrictSchema
+
+NATURES = ("DE", "AR", "AI", "CC", "BF", "AU")
+ACT_NUMBER_PATTERN = r"^([A-Z0-9][A-Z0-9_]{0,13})?[A-Z0-9]$"
+CLASSIFICATION_PATTERN = r"^[1-9](\.[1-9][0-9]?){0,4}$"
+MAX_SUBJECT = 499
+
+DRAFT = "draft"
+SIGNED = "signed"
+TRANSMITTED = "transmitted"
+ACKNOWLEDGED = "acknowledged"
+REFUSED = "refused"
+ARCHIVED = "archived"
+ACT_STATES = (DRAFT, SIGNED, TRANSMITTED, ACKNOWLEDGED, REFUSED, ARCHIVED)
+
+
+class Base64Bytes(fields.String):
+    """Bytes sent as standard base64 in JSON."""
+
+    default_error_messages = {"not_base64": "Not base64 content."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise self.make_error("not_base64") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else base64.b64encode(value).decode("ascii")
+
+
+class NewCertificateSchema(StrictSchema):
+    holder = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "the signatory who holds it"})
+    pkcs12 = Base64Bytes(required=True, metadata={"description": "PKCS#12 (.p12), base64"})
+    passphrase = fields.String(required=True, load_only=True,
+                               validate=validate.Length(max=200))
+
+
+class CertificateSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    holder = fields.String(required=True)
+    subject = fields.String(required=True)
+    serial = fields.String(required=True)
+    fingerprint = fields.String(required=True, metadata={"description": "SHA-256"})
+    not_before = fields.Date(required=True)
+    not_after = fields.Date(required=True)
+    revoked = fields.Boolean(required=True)
+    expiring = fields.Boolean(required=True, metadata={"description": "within 60 days"})
+
+
+class FileSchema(StrictSchema):
+    file_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content = Base64Bytes(required=True, load_only=True)
+
+
+class StoredFileSchema(StrictSchema):
+    role = fields.String(required=True)
+    file_name = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    size = fields.Integer(required=True)
+
+
+class SignatorySchema(StrictSchema):
+    signatory = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    capacity = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"example": "Maire"})
+    delegate = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(min=1, max=200))
+
+
+class NewActSchema(StrictSchema):
+    number = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            ACT_NUMBER_PATTERN,
+            error="1 to 15 capital letters, digits or _ (not at either end), as @ctes wants.",
+        ),
+    )
+    nature = fields.String(required=True, validate=validate.OneOf(NATURES))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=MAX_SUBJECT))
+    classification = fields.String(
+        required=True,
+        validate=validate.Regexp(CLASSIFICATION_PATTERN,
+                                 error="A classification code such as 1.1 or 7.1.2."),
+    )
+    decided_on = fields.Date(required=True)
+    document = fields.Nested(FileSchema, required=True)
+    annexes = fields.List(fields.Nested(FileSchema), load_default=list,
+                          validate=validate.Length(max=20))
+    signatories = fields.List(fields.Nested(SignatorySchema), required=True,
+                              validate=validate.Length(min=1, max=10))
+
+
+class SignatureStepSchema(SignatorySchema):
+    position = fields.Integer(required=True)
+    certificate_id = fields.UUID(required=True, allow_none=True)
+    signed_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class ActEventSchema(StrictSchema):
+    state = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+    detail = fields.String(required=True, allow_none=True)
+    message = fields.Dict(required=True, allow_none=True)
+
+
+class ActSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    number = fields.String(required=True)
+    nature = fields.String(required=True)
+    subject = fields.String(required=True)
+    classification = fields.String(required=True)
+    decided_on = fields.Date(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(ACT_STATES))
+    signed_on = fields.Date(required=True, allow_none=True)
+    transmit_by = fields.Date(
+        required=True, allow_none=True,
+        metadata={"description": "an individual decision: 15 days after its signature"},
+    )
+    late = fields.Boolean(required=True)
+    identifier = fields.String(required=True, allow_none=True,
+                               metadata={"example": "034-213401342-20220301-2022_042-DE"})
+    transaction_id = fields.String(required=True, allow_none=True)
+    transmitted_at = fields.AwareDateTime(required=True, allow_none=True)
+    acknowledged_on = fields.Date(required=True, allow_none=True)
+    published_on = fields.Date(required=True, allow_none=True)
+    enforceable_on = fields.Date(
+        required=True, allow_none=True,
+        metadata={"description": "once transmitted (acknowledged) and published (L2131-1)"},
+    )
+    files = fields.List(fields.Nested(StoredFileSchema), required=True)
+    signatures = fields.List(fields.Nested(SignatureStepSchema), required=True)
+    history = fields.List(fields.Nested(ActEventSchema), required=True)
+
+
+class NewSignatureSchema(StrictSchema):
+    certificate_id = fields.UUID(required=True)
+    passphrase = fields.String(required=True, load_only=True,
+                               validate=validate.Length(max=200))
+
+
+class SignatureCheckSchema(StrictSchema):
+    field = fields.String(required=True)
+    signer = fields.String(required=True)
+    signed_at = fields.AwareDateTime(required=True, allow_none=True)
+    intact = fields.Boolean(required=True, metadata={"description": "its bytes unchanged"})
+    valid = fields.Boolean(required=True)
+    trusted = fields.Boolean(required=True,
+                             metadata={"description": "the signer chains to a trusted root"})
+
+
+class PublicationSchema(StrictSchema):
+    published_on = fields.Date(required=True)
+
+
+class ArchiveEntrySchema(StrictSchema):
+    act_id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    number = fields.String(required=True)
+    nature = fields.String(required=True)
+    archived_at = fields.AwareDateTime(required=True)
+    keep_until = fields.Date(required=True, allow_none=True,
+                             metadata={"description": "none: kept permanently"})
+    files = fields.List(fields.Nested(StoredFileSchema), required=True)
+
+
+class IntegritySchema(StrictSchema):
+    act_id = fields.UUID(required=True)
+    intact = fields.Boolean(required=True)
+    altered = fields.List(fields.String(), required=True,
+                          metadata={"description": "names of files whose bytes changed"})
+    signatures = fields.List(fields.Nested(SignatureCheckSchema), required=True)
+

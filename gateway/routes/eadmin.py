@@ -1,0 +1,85 @@
+"""Routes of e-administration (Art. 1, first application), for communes that subscribe to it:
+signing certificates, acts and their signatures, transmission to the prefecture, archive."""
+
+from contracts.eadmin import (
+    ActSchema,
+    ArchiveEntrySchema,
+    CertificateSchema,
+    IntegritySchema,
+    NewActSchema,
+    NewCertificateSchema,
+    NewSignatureSchema,
+    PublicationSchema,
+)
+from gateway.http import route
+from gateway.routes import ADMIN_OR_AGENT
+
+EADMIN = "/api/v1/communes/<insee>/eadmin"
+ACT = f"{EADMIN}/acts/<uuid:act_id>"
+# A commune that does not subscribe to e-administration is refused by the service: 403.
+REFUSALS = (403, 404, 409)
+
+
+class EadminRoutes:
+    @route("POST", f"{EADMIN}/certificates",
+           summary="Register a signing certificate of the commune (PKCS#12)", tag="eadmin",
+           body=NewCertificateSchema, response=CertificateSchema, status=201,
+           roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def register_certificate(self, request, insee, body, **_):
+        return self.rpc("eadmin", "register_certificate", insee, body)
+
+    @route("GET", f"{EADMIN}/certificates",
+           summary="The commune's certificates, soonest expiry first; those expiring within "
+                   "60 days are marked",
+           tag="eadmin", response=CertificateSchema, many=True, roles=ADMIN_OR_AGENT,
+           errors=REFUSALS)
+    def certificates(self, request, insee, **_):
+        return self.rpc("eadmin", "certificates", insee)
+
+    @route("POST", f"{EADMIN}/acts",
+           summary="Create an act with its PDF, annexes and signature circuit", tag="eadmin",
+           body=NewActSchema, response=ActSchema, status=201, roles=ADMIN_OR_AGENT,
+           errors=REFUSALS)
+    def create_act(self, request, principal, insee, body, **_):
+        act = self.rpc("eadmin", "create_act", insee, body, created_by=principal.id)
+        return act, {"Location": f"/api/v1/communes/{insee}/eadmin/acts/{act['id']}"}
+
+    @route("GET", f"{EADMIN}/acts", summary="The commune's acts", tag="eadmin",
+           response=ActSchema, many=True, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def acts(self, request, insee, **_):
+        return self.rpc("eadmin", "acts", insee)
+
+    @route("GET", ACT, summary="An act: files, signatures, transmission, enforceability",
+           tag="eadmin", response=ActSchema, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def act(self, request, insee, act_id, **_):
+        return self.rpc("eadmin", "act", insee, str(act_id))
+
+    @route("POST", f"{ACT}/signatures",
+           summary="The next signatory of the circuit signs the act (PAdES)", tag="eadmin",
+           body=NewSignatureSchema, response=ActSchema, status=201, roles=ADMIN_OR_AGENT,
+           errors=REFUSALS)
+    def sign_act(self, request, insee, act_id, body, **_):
+        return self.rpc("eadmin", "sign_act", insee, str(act_id), body)
+
+    @route("POST", f"{ACT}/transmission",
+           summary="Transmit the signed act to the prefecture (@ctes)", tag="eadmin",
+           response=ActSchema, status=202, roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
+    def transmit_act(self, request, insee, act_id, **_):
+        return self.rpc("eadmin", "transmit_act", insee, str(act_id))
+
+    @route("POST", f"{ACT}/publication", summary="Record the act's publication date",
+           tag="eadmin", body=PublicationSchema, response=ActSchema, roles=ADMIN_OR_AGENT,
+           errors=REFUSALS)
+    def publish_act(self, request, insee, act_id, body, **_):
+        return self.rpc("eadmin", "publish_act", insee, str(act_id), body)
+
+    @route("GET", f"{EADMIN}/archive", summary="The commune's archived acts", tag="eadmin",
+           response=ArchiveEntrySchema, many=True, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def archive(self, request, insee, **_):
+        return self.rpc("eadmin", "archive", insee)
+
+    @route("GET", f"{EADMIN}/archive/<uuid:act_id>/integrity",
+           summary="Check every archived file's fingerprint and the act's signatures",
+           tag="eadmin", response=IntegritySchema, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def check_archive(self, request, insee, act_id, **_):
+        return self.rpc("eadmin", "check_archive", insee, str(act_id))

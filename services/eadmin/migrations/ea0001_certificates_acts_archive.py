@@ -1,0 +1,128 @@
+"""eadmin: certificates, acts, files, signatures, history, archive
+
+Revision ID: ea0001
+Revises:
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = 'ea0001'
+down_revision = None
+branch_labels = ('eadmin',)
+depends_on = None
+
+
+def upgrade():
+    op.create_table('acts',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('insee', sa.String(length=5), nullable=False),
+    sa.Column('number', sa.String(length=15), nullable=False),
+    sa.Column('nature', sa.String(length=2), nullable=False),
+    sa.Column('subject', sa.String(length=499), nullable=False),
+    sa.Column('classification', sa.String(length=20), nullable=False),
+    sa.Column('decided_on', sa.Date(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('signed_on', sa.Date(), nullable=True),
+    sa.Column('identifier', sa.String(length=60), nullable=True),
+    sa.Column('transaction_id', sa.String(length=60), nullable=True),
+    sa.Column('transmitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_on', sa.Date(), nullable=True),
+    sa.Column('published_on', sa.Date(), nullable=True),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=60), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('insee', 'number')
+    )
+    with op.batch_alter_table('acts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_acts_insee'), ['insee'], unique=False)
+
+    op.create_table('certificates',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('insee', sa.String(length=5), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('serial', sa.String(length=100), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('not_before', sa.Date(), nullable=False),
+    sa.Column('not_after', sa.Date(), nullable=False),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.Column('pkcs12', sa.Text(), nullable=False),
+    sa.Column('registered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('fingerprint')
+    )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificates_insee'), ['insee'], unique=False)
+
+    op.create_table('act_events',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('act_id', sa.Uuid(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('detail', sa.String(length=2000), nullable=True),
+    sa.Column('message', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['act_id'], ['acts.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('act_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_act_events_act_id'), ['act_id'], unique=False)
+
+    op.create_table('act_files',
+    sa.Column('act_id', sa.Uuid(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=10), nullable=False),
+    sa.Column('file_name', sa.String(length=200), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['act_id'], ['acts.id'], ),
+    sa.PrimaryKeyConstraint('act_id', 'position')
+    )
+    op.create_table('archive_entries',
+    sa.Column('act_id', sa.Uuid(), nullable=False),
+    sa.Column('insee', sa.String(length=5), nullable=False),
+    sa.Column('archived_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('keep_until', sa.Date(), nullable=True),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('destruction', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['act_id'], ['acts.id'], ),
+    sa.PrimaryKeyConstraint('act_id')
+    )
+    with op.batch_alter_table('archive_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_archive_entries_insee'), ['insee'], unique=False)
+
+    op.create_table('signature_steps',
+    sa.Column('act_id', sa.Uuid(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('signatory', sa.String(length=200), nullable=False),
+    sa.Column('capacity', sa.String(length=200), nullable=False),
+    sa.Column('delegate', sa.String(length=200), nullable=True),
+    sa.Column('certificate_id', sa.Uuid(), nullable=True),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['act_id'], ['acts.id'], ),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], ),
+    sa.PrimaryKeyConstraint('act_id', 'position')
+    )
+
+
+def downgrade():
+    op.drop_table('signature_steps')
+    with op.batch_alter_table('archive_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_archive_entries_insee'))
+
+    op.drop_table('archive_entries')
+    op.drop_table('act_files')
+    with op.batch_alter_table('act_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_act_events_act_id'))
+
+    op.drop_table('act_events')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificates_insee'))
+
+    op.drop_table('certificates')
+    with op.batch_alter_table('acts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_acts_insee'))
+
+    op.drop_table('acts')

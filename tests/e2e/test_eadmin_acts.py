@@ -1,0 +1,138 @@
+"""An act's way through e-administration over HTTP, as a commune's agent drives it (issue 5):
+created with its PDF, signed in PAdES with the commune's certificate, transmitted to our
+prefecture, acknowledged, archived; the archived signed PDF verifies, and one flipped byte in
+the archive is found. Refusals name their field and write nothing; a commune that does not
+subscribe to e-administration is refused, naming the subscription."""
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import demo
+from services.eadmin.tests.pki import PASSPHRASE, TestAuthority, sample_pdf
+from tests.e2e.support import wait_for
+
+pytestmark = pytest.mark.broker
+
+LAVERUNE, MONTPELLIER = "34134", "34172"
+EADMIN = f"/api/v1/communes/{LAVERUNE}/eadmin"
+
+
+@pytest.fixture
+def suite(start_services, prefecture_sandbox):
+    from servicekit.cli import RUNNABLE, service_class
+
+    return start_services(*(service_class(name) for name in RUNNABLE),
+                          **prefecture_sandbox.eadmin_config(), EADMIN_ROUND_SECONDS=0.2)
+
+
+@pytest.fixture
+def admin_api(api, suite):
+    """The reference convention registered (Lavérune subscribes to e-administration, the
+    others do not), once e-administration has heard of it."""
+    from conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+
+    admin = api.as_user(ADMIN_USERNAME, ADMIN_PASSWORD)
+    reference = json.loads(demo.CONVENTION_FILE.read_text(encoding="utf-8"))
+    registered = admin.post("/api/v1/conventions", json=demo.convention_from(reference))
+    assert registered.status_code == 201, registered.text
+    answer = wait_for(lambda: admin.get(f"{EADMIN}/acts"), lambda a: a.status_code == 200)
+    assert answer.status_code == 200, answer.text
+    return admin
+
+
+def b64(content):
+    return base64.b64encode(content).decode("ascii")
+
+
+def new_act(number="2022_042", content=None, nature="AI"):
+    return {"number": number, "nature": nature, "subject": "Arrêté de voirie, rue des Écoles",
+            "classification": "6.1", "decided_on": "2022-03-01",
+            "document": {"file_name": "arrete.pdf", "content": b64(content or sample_pdf())},
+            "annexes": [{"file_name": "plan.pdf", "content": b64(sample_pdf("Plan"))}],
+            "signatories": [{"signatory": "Marie Dupont", "capacity": "Maire"}]}
+
+
+def register(api, issued, holder="Marie Dupont"):
+    answer = api.post(f"{EADMIN}/certificates", json={
+        "holder": holder, "pkcs12": b64(issued.pkcs12), "passphrase": PASSPHRASE.decode()})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_an_act_is_signed_transmitted_acknowledged_and_archived_intact(
+        admin_api, prefecture_sandbox, suite_config):
+    certificate = register(admin_api, TestAuthority().issue("Marie Dupont"))
+    created = admin_api.post(f"{EADMIN}/acts", json=new_act())
+    assert created.status_code == 201, created.text
+    act = created.json()
+    assert created.headers["Location"].endswith(act["id"])
+
+    signed = admin_api.post(f"{EADMIN}/acts/{act['id']}/signatures", json={
+        "certificate_id": certificate["id"], "passphrase": PASSPHRASE.decode()})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["state"] == "signed"
+    assert signed.json()["transmit_by"] is not None  # an individual decision: 15 days
+
+    sent = admin_api.post(f"{EADMIN}/acts/{act['id']}/transmission")
+    assert sent.status_code == 202, sent.text
+    identifier = sent.json()["identifier"]
+    assert identifier == "034-213401342-20220301-2022_042-AI"
+    prefecture_sandbox.set_status(identifier, 4, at="2022-03-02")
+    archived = wait_for(lambda: admin_api.get(f"{EADMIN}/acts/{act['id']}").json(),
+                        lambda a: a["state"] == "archived")
+    assert (archived["state"], archived["acknowledged_on"]) == ("archived", "2022-03-02")
+
+    entries = admin_api.get(f"{EADMIN}/archive").json()
+    assert [e["number"] for e in entries] == ["2022_042"]
+    assert entries[0]["keep_until"] is None  # an arrêté is kept permanently
+    check = admin_api.get(f"{EADMIN}/archive/{act['id']}/integrity").json()
+    assert check["intact"] is True
+    assert [(s["signer"], s["intact"], s["valid"]) for s in check["signatures"]] == [
+        ("Marie Dupont", True, True)]
+
+    # One byte flipped in the archived signed PDF is found.
+    signed_pdf = next(f for f in entries[0]["files"] if f["role"] == "act")
+    stored = next(Path(suite_config["DATA_DIR"]).glob(f"**/{signed_pdf['sha256'][2:]}*"))
+    content = bytearray(stored.read_bytes())
+    content[len(content) // 2] ^= 0x01
+    stored.write_bytes(bytes(content))
+    check = admin_api.get(f"{EADMIN}/archive/{act['id']}/integrity").json()
+    assert (check["intact"], check["altered"]) == (False, ["arrete.pdf"])
+
+
+def test_refusals_name_their_field_and_write_nothing(admin_api):
+    now = datetime.now(UTC)
+    expired = register(admin_api, TestAuthority().issue(
+        "Jean Martin", not_before=now - timedelta(days=400), not_after=now - timedelta(days=1)))
+    created = admin_api.post(f"{EADMIN}/acts", json=new_act())
+    assert created.status_code == 201, created.text
+    act_id = created.json()["id"]
+
+    refusals = [
+        (admin_api.post(f"{EADMIN}/acts/{act_id}/signatures", json={
+            "certificate_id": expired["id"], "passphrase": PASSPHRASE.decode()}),
+         "certificate"),
+        (admin_api.post(f"{EADMIN}/acts", json=new_act()), "number"),  # already used
+        (admin_api.post(f"{EADMIN}/acts", json=new_act(number="2022-043")), "number"),
+        (admin_api.post(f"{EADMIN}/acts", json=new_act(number="2022_044",
+                                                       content=b"GIF89a not a pdf")),
+         "document"),
+    ]
+    for answer, field in refusals:
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert field in answer.json()["errors"], answer.json()
+    acts = admin_api.get(f"{EADMIN}/acts").json()
+    assert [(a["number"], a["state"]) for a in acts] == [("2022_042", "draft")]
+    assert [s["signed_at"] for s in acts[0]["signatures"]] == [None]
+
+
+def test_a_commune_without_e_administration_is_refused_naming_it(admin_api):
+    answer = admin_api.get(f"/api/v1/communes/{MONTPELLIER}/eadmin/acts")
+    assert answer.status_code == 403, answer.text
+    assert "does not subscribe to" in answer.json()["detail"]
+    assert "(eadmin)" in answer.json()["detail"]
