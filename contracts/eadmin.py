@@ -183,3 +183,75 @@ class IntegritySchema(StrictSchema):
                           metadata={"description": "names of files whose bytes changed"})
     signatures = fields.List(fields.Nested(SignatureCheckSchema), required=True)
 
+
+
+# -- council sessions and convocations
+
+
+class CouncillorSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+
+
+class NewSessionSchema(StrictSchema):
+    council = fields.String(load_default="conseil municipal",
+                            validate=validate.Length(min=1, max=200))
+    starts_at = fields.AwareDateTime(required=True)
+    place = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    urgent = fields.Boolean(load_default=False)
+    agenda = fields.List(fields.String(validate=validate.Length(min=1, max=500)),
+                         required=True, validate=validate.Length(min=1, max=200))
+    councillors = fields.List(fields.Nested(CouncillorSchema), required=True,
+                              validate=validate.Length(min=1, max=200))
+    documents = fields.List(fields.Nested(FileSchema), load_default=list,
+                            validate=validate.Length(max=50))
+    explanatory_note = fields.Nested(
+        FileSchema, load_default=None, allow_none=True,
+        metadata={"description": "required from 3,500 inhabitants (L2121-12)"})
+
+
+class SessionDocumentSchema(StrictSchema):
+    position = fields.Integer(required=True)
+    file_name = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    size = fields.Integer(required=True)
+    explanatory_note = fields.Boolean(required=True)
+    added_at = fields.AwareDateTime(required=True)
+    after_convocation = fields.Boolean(required=True)
+
+
+class ConvocationSchema(StrictSchema):
+    councillor = fields.String(required=True)
+    email = fields.String(required=True)
+    sent_at = fields.AwareDateTime(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    opened_at = fields.AwareDateTime(required=True, allow_none=True,
+                                     metadata={"description": "the read receipt"})
+    openings = fields.Integer(required=True)
+
+
+class SessionSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    council = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    place = fields.String(required=True)
+    urgent = fields.Boolean(required=True)
+    agenda = fields.List(fields.String(), required=True)
+    convened_at = fields.AwareDateTime(required=True, allow_none=True)
+    earliest_session_on = fields.Date(
+        required=True, metadata={"description": "for convocations sent today"})
+    documents = fields.List(fields.Nested(SessionDocumentSchema), required=True)
+    convocations = fields.List(fields.Nested(ConvocationSchema), required=True)
+
+
+class ConvocationPageSchema(StrictSchema):
+    """What a councillor's personal link shows."""
+
+    council = fields.String(required=True)
+    commune = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    place = fields.String(required=True)
+    agenda = fields.List(fields.String(), required=True)
+    councillor = fields.String(required=True)
+    documents = fields.List(fields.Nested(SessionDocumentSchema), required=True)

@@ -1,21 +1,30 @@
 """Routes of e-administration (Art. 1, first application), for communes that subscribe to it:
 signing certificates, acts and their signatures, transmission to the prefecture, archive."""
 
+import base64
+import re
+
 from contracts.eadmin import (
     ActSchema,
     ArchiveEntrySchema,
     CertificateSchema,
+    ConvocationPageSchema,
+    FileSchema,
     IntegritySchema,
     NewActSchema,
     NewCertificateSchema,
+    NewSessionSchema,
     NewSignatureSchema,
     PublicationSchema,
+    SessionSchema,
 )
 from gateway.http import route
 from gateway.routes import ADMIN_OR_AGENT
 
 EADMIN = "/api/v1/communes/<insee>/eadmin"
 ACT = f"{EADMIN}/acts/<uuid:act_id>"
+SESSION = f"{EADMIN}/sessions/<uuid:session_id>"
+CONVOCATION = "/api/v1/convocations/<token>"
 # A commune that does not subscribe to e-administration is refused by the service: 403.
 REFUSALS = (403, 404, 409)
 
@@ -83,3 +92,51 @@ class EadminRoutes:
            tag="eadmin", response=IntegritySchema, roles=ADMIN_OR_AGENT, errors=REFUSALS)
     def check_archive(self, request, insee, act_id, **_):
         return self.rpc("eadmin", "check_archive", insee, str(act_id))
+
+    # -- council sessions and convocations
+
+    @route("POST", f"{EADMIN}/sessions",
+           summary="Prepare a council session: agenda, documents, councillors", tag="eadmin",
+           body=NewSessionSchema, response=SessionSchema, status=201, roles=ADMIN_OR_AGENT,
+           errors=(*REFUSALS, 503))
+    def create_session(self, request, insee, body, **_):
+        created = self.rpc("eadmin", "create_session", insee, body)
+        return created, {"Location": f"/api/v1/communes/{insee}/eadmin/sessions/"
+                                     f"{created['id']}"}
+
+    @route("GET", SESSION, summary="A session, its documents and each convocation's receipt",
+           tag="eadmin", response=SessionSchema, roles=ADMIN_OR_AGENT,
+           errors=(*REFUSALS, 503))
+    def council_session(self, request, insee, session_id, **_):
+        return self.rpc("eadmin", "council_session", insee, str(session_id))
+
+    @route("POST", f"{SESSION}/convocations",
+           summary="Send every councillor's convocation by e-mail, if the delay in jours "
+                   "francs allows it (L2121-11, L2121-12)",
+           tag="eadmin", response=SessionSchema, roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
+    def convene(self, request, insee, session_id, **_):
+        return self.rpc("eadmin", "convene", insee, str(session_id))
+
+    @route("POST", f"{SESSION}/documents",
+           summary="Add a document to the session; after the convocations it is time-stamped "
+                   "and announced to each councillor",
+           tag="eadmin", body=FileSchema, response=SessionSchema, status=201,
+           roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
+    def add_session_document(self, request, insee, session_id, body, **_):
+        return self.rpc("eadmin", "add_session_document", insee, str(session_id), body)
+
+    @route("GET", CONVOCATION,
+           summary="A councillor's personal convocation link: opening it is the read receipt",
+           tag="convocations", response=ConvocationPageSchema, public=True, errors=(404,))
+    def open_convocation(self, request, token, **_):
+        return self.rpc("eadmin", "open_convocation", token)
+
+    @route("GET", f"{CONVOCATION}/documents/<int:position>",
+           summary="A document of the session, through the councillor's link",
+           tag="convocations", public=True, errors=(404,), media_type="application/pdf")
+    def convocation_document(self, request, token, position, **_):
+        document = self.rpc("eadmin", "convocation_document", token, position)
+        # The name was typed by an agent: only harmless characters reach the header.
+        name = re.sub(r"[^\w.\- ]", "_", document["file_name"])
+        return base64.b64decode(document["content"]), {
+            "Content-Disposition": f'inline; filename="{name}"'}

@@ -279,4 +279,18 @@ def eadmin_answers():
         "archive": lambda insee: [],
         "check_archive": lambda insee, act_id: {"act_id": act_id, "intact": True,
                                                 "altered": [], "signatures": []},
+        "create_session": lambda insee, new: council_session(insee),
+        "council_session": lambda insee, session_id: council_session(insee),
+        "convene": lambda insee, session_id: council_session(insee),
+        "add_session_document": lambda insee, session_id, document: council_session(insee),
     }
+
+
+SESSION_ID = str(uuid.UUID(int=9))
+
+
+def council_session(insee):
+    return {"id": SESSION_ID, "commune": insee, "council": "conseil municipal",
+            "starts_at": "2022-03-10T18:30:00+01:00", "place": "Salle du conseil",
+            "urgent": False, "agenda": ["Budget"], "convened_at": None,
+            "earliest_session_on": "2022-03-05", "documents": [], "convocations": []}

@@ -21,6 +21,7 @@ from gateway.tests.fakes import (
     NEW_CONVENTION,
     NEW_EXTRA,
     REQUEST_ID,
+    SESSION_ID,
     TERMINATION_ID,
 )
 
@@ -136,6 +137,18 @@ CALLS = [
          ADMIN_OR_AGENT),
     Call("GET", f"/api/v1/communes/{{insee}}/eadmin/archive/{ACT_ID}/integrity", "eadmin",
          "check_archive", ADMIN_OR_AGENT),
+    Call("POST", "/api/v1/communes/{insee}/eadmin/sessions", "eadmin", "create_session",
+         ADMIN_OR_AGENT, 201,
+         json={"starts_at": "2022-03-10T18:30:00+01:00", "place": "Salle du conseil",
+               "agenda": ["Budget"],
+               "councillors": [{"name": "Jean Martin", "email": "jean.martin@example.org"}]}),
+    Call("GET", f"/api/v1/communes/{{insee}}/eadmin/sessions/{SESSION_ID}", "eadmin",
+         "council_session", ADMIN_OR_AGENT),
+    Call("POST", f"/api/v1/communes/{{insee}}/eadmin/sessions/{SESSION_ID}/convocations",
+         "eadmin", "convene", ADMIN_OR_AGENT),
+    Call("POST", f"/api/v1/communes/{{insee}}/eadmin/sessions/{SESSION_ID}/documents",
+         "eadmin", "add_session_document", ADMIN_OR_AGENT, 201,
+         json={"file_name": "annexe.pdf", "content": "JVBERi0xLjQK"}),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped]
@@ -159,7 +172,8 @@ def test_the_table_covers_every_route_of_subscriptions_billing_and_eadmin():
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
                .replace("2023", "{vintage}")
-               .replace("2022-000001", "{number}").replace(ACT_ID, "{act_id}"))
+               .replace("2022-000001", "{number}").replace(ACT_ID, "{act_id}")
+               .replace(SESSION_ID, "{session_id}"))
               for call in CALLS}
     assert tabled == declared
 

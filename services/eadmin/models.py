@@ -121,3 +121,54 @@ class ArchiveEntry(Base):
     keep_until: Mapped[date | None] = mapped_column(Date)
     files: Mapped[list] = mapped_column(JSON)
     destruction: Mapped[dict | None] = mapped_column(JSON)
+
+
+class CouncilSession(Base):
+    """A council session and its documents; ``convened_at`` once its convocations left."""
+
+    __tablename__ = "council_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    council: Mapped[str] = mapped_column(String(200))
+    starts_at = mapped_column(UtcDateTime, nullable=False)
+    place: Mapped[str] = mapped_column(String(300))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    agenda: Mapped[list] = mapped_column(JSON)
+    convened_at = mapped_column(UtcDateTime)
+    created_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class SessionDocument(Base):
+    """A document of the session; one added after the convocations left is time-stamped by
+    ``added_at`` and announced to every councillor."""
+
+    __tablename__ = "session_documents"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("council_sessions.id"),
+                                                  primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    explanatory_note: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_at = mapped_column(UtcDateTime, nullable=False)
+    after_convocation: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Convocation(Base):
+    """One councillor's convocation: their personal link (``token``), when it left, and when
+    they first opened it (the read receipt)."""
+
+    __tablename__ = "convocations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("council_sessions.id"), index=True)
+    councillor: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    sent_at = mapped_column(UtcDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    error: Mapped[str | None] = mapped_column(String(500))
+    opened_at = mapped_column(UtcDateTime)
+    openings: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,8 +6,11 @@ Only communes subscribed to e-administration use it: the service keeps what subs
 announces (``servicekit.subscribed``) and refuses the others, naming the subscription.
 """
 
+import base64
+
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
 
 from contracts.communes import is_member
 from contracts.eadmin import (
@@ -15,23 +18,30 @@ from contracts.eadmin import (
     ActSchema,
     ArchiveEntrySchema,
     CertificateSchema,
+    ConvocationPageSchema,
+    FileSchema,
     IntegritySchema,
     NewActSchema,
     NewCertificateSchema,
+    NewSessionSchema,
     NewSignatureSchema,
     PublicationSchema,
+    SessionSchema,
 )
 from contracts.errors import NotFound, ServiceUnavailable
+from contracts.subscriptions import population_vintage_for
 from servicekit import subscribed
 from servicekit.config import data_dir
 from servicekit.database import Database
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
 from servicekit.outbox import Outbox
+from servicekit.rpc import call as rpc_call
 from servicekit.service import CommunsService, rpc
 from servicekit.timer import timer
 from servicekit.validation import load
-from services.eadmin import archive, registry
+from services.eadmin import archive, registry, sessions
+from services.eadmin.mail import Mailer
 from services.eadmin.models import Act, Base
 from services.eadmin.transmission import PrefectureClient, PrefectureError, PrefectureSettings
 
@@ -65,6 +75,7 @@ class EadminService(CommunsService):
     files = Files()
     prefecture = Prefecture()
     config = Config()
+    subscriptions = RpcProxy("subscriptions")
 
     def _subscribed(self, session, insee):
         if not is_member(insee):
@@ -177,6 +188,83 @@ class EadminService(CommunsService):
                                           status.message, self.clock.now())
                 elif status.refused:
                     registry.refused(session, act, status.reason, self.clock.now())
+
+    # -- council sessions and convocations (R1)
+
+    def _population(self, insee):
+        """The commune's legal population in force today, from subscriptions."""
+        commune = rpc_call(self.subscriptions, "get_commune", insee,
+                           timeout=self.config.get("RPC_TIMEOUT", 10))
+        vintage = population_vintage_for(self.clock.today().year)
+        populations = {p["vintage"]: p["population"] for p in commune["populations"]}
+        if not populations:
+            raise ServiceUnavailable("The commune's population is not known yet.")
+        return populations.get(vintage, populations[max(populations)])
+
+    def _link_of(self, token):
+        return f"{self._public_url()}/api/v1/convocations/{token}"
+
+    def _public_url(self):
+        return (self.config.get("PUBLIC_URL")
+                or f"http://{self.config.get('WEB_SERVER_ADDRESS', '127.0.0.1:8000')}")
+
+    @rpc
+    def create_session(self, insee, new):
+        new = load(NewSessionSchema(), new)
+        population = self._population(insee)
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            row = sessions.create_session(session, self.files, insee, new, population,
+                                          self.clock.now())
+            log.info("session.created", commune=insee, session_id=str(row.id))
+            return SessionSchema().dump(
+                sessions.session_view(session, row, population, self.clock.today()))
+
+    @rpc
+    def council_session(self, insee, session_id):
+        population = self._population(insee)
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            return SessionSchema().dump(sessions.session_view(
+                session, sessions.session_of(session, insee, session_id), population,
+                self.clock.today()))
+
+    @rpc
+    def convene(self, insee, session_id):
+        mailer = Mailer.from_config(self.config)
+        population = self._population(insee)
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            row = sessions.convene(session, mailer, insee, session_id, population,
+                                   self._link_of, self.clock.today(), self.clock.now())
+            log.info("session.convened", commune=insee, session_id=str(row.id))
+            return SessionSchema().dump(
+                sessions.session_view(session, row, population, self.clock.today()))
+
+    @rpc
+    def add_session_document(self, insee, session_id, document):
+        document = load(FileSchema(), document)
+        mailer = Mailer.from_config(self.config)
+        population = self._population(insee)
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            row = sessions.add_document(session, self.files, mailer, insee, session_id,
+                                        document, self._link_of, self.clock.now())
+            return SessionSchema().dump(
+                sessions.session_view(session, row, population, self.clock.today()))
+
+    @rpc
+    def open_convocation(self, token):
+        with self.db.transaction() as session:
+            return ConvocationPageSchema().dump(
+                sessions.open_convocation(session, token, self.clock.now()))
+
+    @rpc
+    def convocation_document(self, token, position):
+        with self.db.transaction() as session:
+            file_name, content = sessions.document_by_link(session, self.files, token,
+                                                           position)
+        return {"file_name": file_name, "content": base64.b64encode(content).decode("ascii")}
 
     # -- archive
 

@@ -1,4 +1,4 @@
-"""eadmin: certificates, acts, files, signatures, history, archive
+"""eadmin: certificates, acts, signatures, council sessions, convocations, archive
 
 Revision ID: ea0001
 Revises:
@@ -57,6 +57,21 @@ def upgrade():
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificates_insee'), ['insee'], unique=False)
 
+    op.create_table('council_sessions',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('insee', sa.String(length=5), nullable=False),
+    sa.Column('council', sa.String(length=200), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('place', sa.String(length=300), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('agenda', sa.JSON(), nullable=False),
+    sa.Column('convened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('council_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_council_sessions_insee'), ['insee'], unique=False)
+
     op.create_table('act_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('act_id', sa.Uuid(), nullable=False),
@@ -93,6 +108,36 @@ def upgrade():
     with op.batch_alter_table('archive_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_archive_entries_insee'), ['insee'], unique=False)
 
+    op.create_table('convocations',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('session_id', sa.Uuid(), nullable=False),
+    sa.Column('councillor', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('message_id', sa.String(length=300), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('openings', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['session_id'], ['council_sessions.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    with op.batch_alter_table('convocations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_convocations_session_id'), ['session_id'], unique=False)
+
+    op.create_table('session_documents',
+    sa.Column('session_id', sa.Uuid(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('file_name', sa.String(length=200), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('explanatory_note', sa.Boolean(), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('after_convocation', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['session_id'], ['council_sessions.id'], ),
+    sa.PrimaryKeyConstraint('session_id', 'position')
+    )
     op.create_table('signature_steps',
     sa.Column('act_id', sa.Uuid(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
@@ -109,6 +154,11 @@ def upgrade():
 
 def downgrade():
     op.drop_table('signature_steps')
+    op.drop_table('session_documents')
+    with op.batch_alter_table('convocations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_convocations_session_id'))
+
+    op.drop_table('convocations')
     with op.batch_alter_table('archive_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_archive_entries_insee'))
 
@@ -118,6 +168,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_act_events_act_id'))
 
     op.drop_table('act_events')
+    with op.batch_alter_table('council_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_council_sessions_insee'))
+
+    op.drop_table('council_sessions')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificates_insee'))
 
