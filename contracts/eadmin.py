@@ -6,6 +6,7 @@ import binascii
 
 from marshmallow import fields, validate
 
+from contracts.fields import Money
 from contracts.identity import StrictSchema
 
 NATURES = ("DE", "AR", "AI", "CC", "BF", "AU")
@@ -255,3 +256,59 @@ class ConvocationPageSchema(StrictSchema):
     agenda = fields.List(fields.String(), required=True)
     councillor = fields.String(required=True)
     documents = fields.List(fields.Nested(SessionDocumentSchema), required=True)
+
+
+# -- accounting pieces to the public accountant (Hélios, PES Aller)
+
+BATCH_KINDS = ("titres", "mandats")
+
+
+class BudgetSchema(StrictSchema):
+    id_coll = fields.String(required=True, validate=validate.Regexp(r"^\d{14}$"),
+                            metadata={"description": "the ordonnateur's SIRET"})
+    cod_col = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Z]{1,3}$"))
+    cod_bud = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Z]{1,2}$"))
+    id_post = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Z]{1,7}$"),
+                            metadata={"description": "the public accountant's post"})
+    label = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PieceLineSchema(StrictSchema):
+    account = fields.String(required=True, validate=validate.Regexp(r"^\d{2,10}$"))
+    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    party = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PieceSchema(StrictSchema):
+    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    lines = fields.List(fields.Nested(PieceLineSchema), required=True,
+                        validate=validate.Length(min=1, max=100))
+    attachments = fields.List(fields.Nested(FileSchema), load_default=list,
+                              validate=validate.Length(max=20))
+
+
+class NewAccountingBatchSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(BATCH_KINDS))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    budget = fields.Nested(BudgetSchema, required=True)
+    pieces = fields.List(fields.Nested(PieceSchema), required=True,
+                         validate=validate.Length(min=1, max=500))
+
+
+class AccountingBatchSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    kind = fields.String(required=True)
+    year = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    file_name = fields.String(required=True)
+    total = Money(required=True)
+    state = fields.String(required=True, metadata={"description": "posted, accepted or refused"})
+    transaction_id = fields.String(required=True, allow_none=True)
+    verdict = fields.String(required=True, allow_none=True,
+                            metadata={"description": "the accountant's ACK or NACK"})
+    errors = fields.List(fields.String(), required=True)
+    posted_at = fields.AwareDateTime(required=True, allow_none=True)
+    answered_at = fields.AwareDateTime(required=True, allow_none=True)

@@ -5,12 +5,14 @@ import base64
 import re
 
 from contracts.eadmin import (
+    AccountingBatchSchema,
     ActSchema,
     ArchiveEntrySchema,
     CertificateSchema,
     ConvocationPageSchema,
     FileSchema,
     IntegritySchema,
+    NewAccountingBatchSchema,
     NewActSchema,
     NewCertificateSchema,
     NewSessionSchema,
@@ -140,3 +142,18 @@ class EadminRoutes:
         name = re.sub(r"[^\w.\- ]", "_", document["file_name"])
         return base64.b64decode(document["content"]), {
             "Content-Disposition": f'inline; filename="{name}"'}
+
+    # -- accounting pieces (Hélios)
+
+    @route("POST", f"{EADMIN}/accounting-batches",
+           summary="Send a bordereau of titres or mandats to the public accountant (PES Aller)",
+           tag="eadmin", body=NewAccountingBatchSchema, response=AccountingBatchSchema,
+           status=202, roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
+    def send_accounting_batch(self, request, insee, body, **_):
+        return self.rpc("eadmin", "send_accounting_batch", insee, body)
+
+    @route("GET", f"{EADMIN}/accounting-batches",
+           summary="The commune's bordereaux and the accountant's ACK or NACK", tag="eadmin",
+           response=AccountingBatchSchema, many=True, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def accounting_batches(self, request, insee, **_):
+        return self.rpc("eadmin", "accounting_batches", insee)

@@ -283,7 +283,24 @@ def eadmin_answers():
         "council_session": lambda insee, session_id: council_session(insee),
         "convene": lambda insee, session_id: council_session(insee),
         "add_session_document": lambda insee, session_id, document: council_session(insee),
+        "send_accounting_batch": lambda insee, new: accounting_batch(insee),
+        "accounting_batches": lambda insee: [accounting_batch(insee)],
     }
+
+
+def accounting_batch(insee):
+    return {"id": str(uuid.UUID(int=10)), "commune": insee, "kind": "titres", "year": 2022,
+            "number": 1, "file_name": "PESALR2.xml", "total": "150.11", "state": "posted",
+            "transaction_id": "1", "verdict": None, "errors": [], "posted_at": None,
+            "answered_at": None}
+
+
+NEW_BATCH = {"kind": "titres", "year": 2022, "number": 1,
+             "budget": {"id_coll": "21340134200018", "cod_col": "134", "cod_bud": "01",
+                        "id_post": "034000", "label": "Lavérune - budget principal"},
+             "pieces": [{"number": 1, "subject": "Cantine mars 2022",
+                         "lines": [{"account": "7067", "amount": "150.11",
+                                    "party": "Famille Martin"}]}]}
 
 
 SESSION_ID = str(uuid.UUID(int=9))

@@ -1,5 +1,4 @@
-"""E-administration service of the suite.
-
-Will own: Acts and their signatures, transmissions to the prefecture, accounting pieces for the public accountant, council convocations and the electronic archive (Art. 1, first application).
-Its domain arrives with its own issue; today it answers its health RPC and keeps
-the toolkit's tables (outbox, inbox) in its own database."""
+"""E-administration service of the suite (Art. 1, first application): the commune's signing
+certificates, acts signed along a circuit and transmitted to the prefecture (@ctes), accounting
+pieces sent to the public accountant (Hélios), council convocations, and the electronic
+archive. ``service.py`` holds the entrypoints; the rules are in the modules beside it."""

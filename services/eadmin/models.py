@@ -5,6 +5,7 @@ SHA-256."""
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -172,3 +174,27 @@ class Convocation(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     opened_at = mapped_column(UtcDateTime)
     openings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccountingBatch(Base):
+    """A bordereau of titres or mandats sent to the public accountant as a PES Aller, and the
+    accountant's acknowledgement (ACK) or refusal (NACK)."""
+
+    __tablename__ = "accounting_batches"
+    __table_args__ = (UniqueConstraint("insee", "kind", "year", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    insee: Mapped[str] = mapped_column(String(5), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    state: Mapped[str] = mapped_column(String(10))
+    transaction_id: Mapped[str | None] = mapped_column(String(60))
+    verdict: Mapped[str | None] = mapped_column(String(4))
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    posted_at = mapped_column(UtcDateTime)
+    answered_at = mapped_column(UtcDateTime)
+    created_at = mapped_column(UtcDateTime, nullable=False)

@@ -15,12 +15,14 @@ from nameko.rpc import RpcProxy
 from contracts.communes import is_member
 from contracts.eadmin import (
     TRANSMITTED,
+    AccountingBatchSchema,
     ActSchema,
     ArchiveEntrySchema,
     CertificateSchema,
     ConvocationPageSchema,
     FileSchema,
     IntegritySchema,
+    NewAccountingBatchSchema,
     NewActSchema,
     NewCertificateSchema,
     NewSessionSchema,
@@ -40,7 +42,7 @@ from servicekit.rpc import call as rpc_call
 from servicekit.service import CommunsService, rpc
 from servicekit.timer import timer
 from servicekit.validation import load
-from services.eadmin import archive, registry, sessions
+from services.eadmin import accounting, archive, registry, sessions
 from services.eadmin.mail import Mailer
 from services.eadmin.models import Act, Base
 from services.eadmin.transmission import PrefectureClient, PrefectureError, PrefectureSettings
@@ -170,7 +172,29 @@ class EadminService(CommunsService):
 
     @timer("EADMIN_ROUND_SECONDS", 30)
     def follow_transmissions(self):
-        """Asks the prefecture where each transmitted act is; an acknowledged act is archived."""
+        """Asks the platform where each transmitted act and PES is; an acknowledged act is
+        archived, a PES gets the accountant's ACK or NACK."""
+        self._follow_acts()
+        self._follow_accounting()
+
+    def _follow_accounting(self):
+        with self.db.transaction() as session:
+            waiting = [(b.id, b.insee, b.transaction_id) for b in accounting.to_follow(session)]
+        for batch_id, insee, transaction_id in waiting:
+            try:
+                status = self.prefecture.pes_status(transaction_id)
+            except PrefectureError as error:
+                log.warning("accounting.follow_failed", batch_id=str(batch_id),
+                            error=type(error).__name__)
+                continue
+            if status.verdict is None:
+                continue
+            with self.db.transaction() as session:
+                batch = accounting.batch_of(session, insee, batch_id)
+                if batch.state == accounting.POSTED:
+                    accounting.answered(batch, status, self.clock.now())
+
+    def _follow_acts(self):
         with self.db.transaction() as session:
             waiting = [(a.id, a.transaction_id) for a in registry.to_follow(session)]
         for act_id, transaction_id in waiting:
@@ -265,6 +289,34 @@ class EadminService(CommunsService):
             file_name, content = sessions.document_by_link(session, self.files, token,
                                                            position)
         return {"file_name": file_name, "content": base64.b64encode(content).decode("ascii")}
+
+    # -- accounting pieces to the public accountant (R3)
+
+    @rpc
+    def send_accounting_batch(self, insee, new):
+        new = load(NewAccountingBatchSchema(), new)
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            batch, pes_file = accounting.create_batch(session, self.files, insee, new,
+                                                      self.clock.today(), self.clock.now())
+            batch_id = batch.id
+        # Outside the transaction, as an act's transmission: the platform may be slow.
+        try:
+            transaction_id = self.prefecture.post_pes(pes_file)
+        except PrefectureError as error:
+            raise ServiceUnavailable(f"The PES was not taken: {error}") from None
+        with self.db.transaction() as session:
+            batch = accounting.batch_of(session, insee, batch_id)
+            accounting.posted(batch, transaction_id, self.clock.now())
+            log.info("accounting.posted", commune=insee, batch_id=str(batch_id))
+            return AccountingBatchSchema().dump(accounting.batch_view(batch))
+
+    @rpc
+    def accounting_batches(self, insee):
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            return AccountingBatchSchema(many=True).dump(
+                [accounting.batch_view(b) for b in accounting.batches_of(session, insee)])
 
     # -- archive
 

@@ -136,3 +136,30 @@ def test_a_commune_without_e_administration_is_refused_naming_it(admin_api):
     assert answer.status_code == 403, answer.text
     assert "does not subscribe to" in answer.json()["detail"]
     assert "(eadmin)" in answer.json()["detail"]
+
+
+BATCH = {"kind": "titres", "year": 2022, "number": 1,
+         "budget": {"id_coll": "21340134200018", "cod_col": "134", "cod_bud": "01",
+                    "id_post": "034000", "label": "Lavérune - budget principal"},
+         "pieces": [{"number": 1, "subject": "Cantine, mars 2022",
+                     "lines": [{"account": "7067", "amount": "150.11",
+                                "party": "Famille Martin"}],
+                     "attachments": [{"file_name": "facture.pdf",
+                                      "content": b64(sample_pdf("Facture"))}]}]}
+
+
+@pytest.mark.parametrize("accepted, verdict", [(True, "ACK"), (False, "NACK")])
+def test_a_bordereau_goes_to_the_accountant_and_comes_back_acknowledged_or_refused(
+        admin_api, prefecture_sandbox, accepted, verdict):
+    prefecture_sandbox.answer_pes(accepted=accepted,
+                                  errors=() if accepted else ["Bordereau déséquilibré"])
+    sent = admin_api.post(f"{EADMIN}/accounting-batches", json=BATCH)
+    assert sent.status_code == 202, sent.text
+    assert (sent.json()["state"], sent.json()["total"]) == ("posted", "150.11")
+    answered = wait_for(lambda: admin_api.get(f"{EADMIN}/accounting-batches").json()[0],
+                        lambda b: b["verdict"] is not None)
+    assert answered["verdict"] == verdict
+    assert answered["state"] == ("accepted" if accepted else "refused")
+    assert answered["errors"] == ([] if accepted else ["Bordereau déséquilibré"])
+    again = admin_api.post(f"{EADMIN}/accounting-batches", json=BATCH)
+    assert again.status_code == 422 and "number" in again.json()["errors"]

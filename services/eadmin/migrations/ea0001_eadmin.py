@@ -1,4 +1,4 @@
-"""eadmin: certificates, acts, signatures, council sessions, convocations, archive
+"""eadmin: certificates, acts and signatures, sessions and convocations, accounting batches, archive
 
 Revision ID: ea0001
 Revises:
@@ -15,6 +15,28 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('accounting_batches',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('insee', sa.String(length=5), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('file_name', sa.String(length=200), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('transaction_id', sa.String(length=60), nullable=True),
+    sa.Column('verdict', sa.String(length=4), nullable=True),
+    sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('posted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('insee', 'kind', 'year', 'number')
+    )
+    with op.batch_alter_table('accounting_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_accounting_batches_insee'), ['insee'], unique=False)
+
     op.create_table('acts',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('insee', sa.String(length=5), nullable=False),
@@ -180,3 +202,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_acts_insee'))
 
     op.drop_table('acts')
+    with op.batch_alter_table('accounting_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_accounting_batches_insee'))
+
+    op.drop_table('accounting_batches')
