@@ -17,22 +17,27 @@ Chorus Pro's ``GDP_MSG_11.022``).
 
 import base64
 import binascii
-import hmac
 import json
 import secrets
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Request, Response
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
 
 from chorus_sandbox import cii
+from servicekit import sandbox_app
 from servicekit.clock import LEGAL_TIME_ZONE
+from servicekit.sandbox_app import (
+    SandboxApp,
+    json_response,
+    local_moment,
+    parse_moment,
+    same_secret,
+)
 from services.billing.einvoice import InvalidInvoice, validate_cii
 
 SUCCESS = "GCU_MSG_01_000"
@@ -73,17 +78,19 @@ FAULTS = ("500", "timeout", "reject", "401")
 
 
 @dataclass
-class Fault:
-    operation: str
-    fault: str
-    times: int = 1
-    after_store: bool = False
-    seconds: float | None = None
+class Fault(sandbox_app.Fault):
+    """A ``reject`` fault says ``reason``."""
+
     reason: str | None = None
 
+    @classmethod
+    def from_body(cls, body):
+        fault = super().from_body(body)
+        fault.reason = body.get("reason")
+        return fault
+
     def view(self):
-        return {"operation": self.operation, "fault": self.fault, "times": self.times,
-                "after_store": self.after_store, "seconds": self.seconds, "reason": self.reason}
+        return {**super().view(), "reason": self.reason}
 
 
 @dataclass
@@ -118,19 +125,18 @@ class Invoice:
         return self.history[-1]
 
 
-class ChorusSandbox:
+class ChorusSandbox(SandboxApp):
     """``credentials``: what it accepts (``server.Credentials``)."""
+
+    OPERATIONS = OPERATIONS
+    FAULTS = FAULTS
+    fault_type = Fault
 
     def __init__(self, credentials, step_seconds=2.0, token_lifetime=3600, fault_seconds=30.0,
                  now=lambda: datetime.now(UTC)):
         self.credentials = credentials
-        self.step_seconds = step_seconds
         self.token_lifetime = token_lifetime
-        self.fault_seconds = fault_seconds
-        self.now = now
-        self._lock = threading.RLock()
-        self.reset()
-        self.url_map = Map([
+        super().__init__([
             Rule("/api/oauth/token", endpoint="token", methods=["POST"]),
             Rule("/cpro/factures/v1/deposer/flux", endpoint="deposit", methods=["POST"]),
             Rule("/cpro/factures/v1/rechercher/fournisseur", endpoint="search", methods=["POST"]),
@@ -138,14 +144,11 @@ class ChorusSandbox:
             Rule("/cpro/transverses/v1/consulterCR", endpoint="report", methods=["POST"]),
             Rule("/cpro/transverses/v1/consulterCRDetaille", endpoint="detailed_report",
                  methods=["POST"]),
-            Rule("/_sandbox/health", endpoint="health", methods=["GET"]),
-            Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
             Rule("/_sandbox/invoices", endpoint="invoices", methods=["GET"]),
             Rule("/_sandbox/invoices/<path:number>/status", endpoint="set_status",
                  methods=["POST"]),
             Rule("/_sandbox/tokens/expire", endpoint="expire_tokens", methods=["POST"]),
-            Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
-        ])
+        ], step_seconds, fault_seconds, now)
 
     def reset(self):
         with self._lock:
@@ -159,16 +162,6 @@ class ChorusSandbox:
             self._tokens_issued = 0
             self._next_invoice_id = 1001
             self._next_flow = 1
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        try:
-            endpoint, arguments = self.url_map.bind_to_environ(environ).match()
-            response = getattr(self, f"on_{endpoint}")(request, **arguments)
-        except HTTPException as error:
-            response = _json({"error": error.name, "error_description": error.description},
-                             error.code)
-        return response(environ, start_response)
 
     # -- PISTE and Chorus Pro --------------------------------------------------------------
 
@@ -194,9 +187,7 @@ class ChorusSandbox:
     def _serve(self, operation, request, handle, authorize=True):
         """Faults first, as a broken network or server would; then the caller's credentials,
         then the operation."""
-        with self._lock:
-            self._calls[operation] += 1
-            fault = self._take_fault(operation)
+        fault = self._called(operation)
         if fault is not None and not fault.after_store:
             return self._fail(fault)
         body = None
@@ -222,18 +213,19 @@ class ChorusSandbox:
             client_id = request.authorization.username or ""
             client_secret = request.authorization.password or ""
         if form.get("grant_type") != "client_credentials":
-            return _json({"error": "unsupported_grant_type",
-                          "error_description": "grant_type=client_credentials attendu"}, 400)
-        if not (_same(client_id, self.credentials.client_id)
-                and _same(client_secret, self.credentials.client_secret)):
-            return _json({"error": "invalid_client",
-                          "error_description": "Client inconnu ou secret erroné"}, 401)
+            return json_response({
+                "error": "unsupported_grant_type",
+                "error_description": "grant_type=client_credentials attendu"}, 400)
+        if not (same_secret(client_id, self.credentials.client_id)
+                and same_secret(client_secret, self.credentials.client_secret)):
+            return json_response({"error": "invalid_client",
+                                  "error_description": "Client inconnu ou secret erroné"}, 401)
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[token] = self.now() + timedelta(seconds=self.token_lifetime)
             self._tokens_issued += 1
-        return _json({"access_token": token, "token_type": "Bearer",
-                      "expires_in": self.token_lifetime, "scope": "openid"})
+        return json_response({"access_token": token, "token_type": "Bearer",
+                              "expires_in": self.token_lifetime, "scope": "openid"})
 
     def _authorize(self, request):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -241,15 +233,15 @@ class ChorusSandbox:
             expires = self._tokens.get(token) if scheme.lower() == "bearer" else None
             valid = expires is not None and expires > self.now()
         if not valid:
-            return _json({"error": "invalid_token",
-                          "error_description": "Jeton absent, inconnu ou expiré"}, 401,
-                         {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return json_response({"error": "invalid_token",
+                                  "error_description": "Jeton absent, inconnu ou expiré"}, 401,
+                                 {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         expected = f"{self.credentials.login}:{self.credentials.password}"
         try:
             account = base64.b64decode(request.headers.get("cpro-account", ""), validate=True)
         except (binascii.Error, ValueError):
             account = b""
-        if not _same(account.decode("utf-8", "replace"), expected):
+        if not same_secret(account.decode("utf-8", "replace"), expected):
             return _refused(BAD_ACCOUNT, "Compte technique (en-tête cpro-account) absent ou "
                             "invalide", 403)
         if request.mimetype != "application/json":
@@ -425,63 +417,19 @@ class ChorusSandbox:
 
     # -- faults ----------------------------------------------------------------------------
 
-    def _take_fault(self, operation):
-        for fault in self._faults:
-            if fault.operation == operation:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    def _fault_seconds(self, fault):
-        return self.fault_seconds if fault.seconds is None else fault.seconds
-
     def _fail(self, fault):
-        if fault.fault == "500":
-            return _json({"error": "Internal Server Error"}, 500)
         if fault.fault == "401":
-            return _json({"error": "invalid_token", "error_description": "Jeton révoqué"}, 401,
-                         {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return json_response(
+                {"error": "invalid_token", "error_description": "Jeton révoqué"}, 401,
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if fault.fault == "reject":
             return _refused(REFUSED, fault.reason or "Demande refusée par Chorus Pro")
-        time.sleep(self._fault_seconds(fault))
-        return _json({"error": "Gateway Timeout"}, 504)
+        return super()._fail(fault)
 
     # -- control ---------------------------------------------------------------------------
 
-    def on_health(self, request):
-        return _json({"status": "ok"})
-
-    def on_faults(self, request):
-        if request.method == "GET":
-            with self._lock:
-                return _json({"faults": [fault.view() for fault in self._faults]})
-        if request.method == "DELETE":
-            with self._lock:
-                self._faults.clear()
-            return _json({"faults": []})
-        body = _json_body(request, control=True)
-        if isinstance(body, Response):
-            return body
-        problems = []
-        if body.get("operation") not in OPERATIONS:
-            problems.append(f"operation: one of {', '.join(OPERATIONS)}")
-        if body.get("fault") not in FAULTS:
-            problems.append(f"fault: one of {', '.join(FAULTS)}")
-        times = body.get("times", 1)
-        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            problems.append("times: a whole number from 1")
-        seconds = body.get("seconds")
-        if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-            problems.append("seconds: a number of seconds")
-        if problems:
-            return _json({"error": "; ".join(problems)}, 422)
-        fault = Fault(body["operation"], body["fault"], times, bool(body.get("after_store")),
-                      seconds, body.get("reason"))
-        with self._lock:
-            self._faults.append(fault)
-        return _json({"fault": fault.view()}, 201)
+    def _control_body(self, request):
+        return _json_body(request, control=True)
 
     def on_invoices(self, request):
         with self._lock:
@@ -498,9 +446,10 @@ class ChorusSandbox:
                              for e in (*flow.business_errors, *flow.technical_errors)]}
                 for flow in self._flows.values()
             ]
-            return _json({"invoices": invoices, "flows": flows,
-                          "deposits": dict(self._deposits), "duplicates": dict(self._duplicates),
-                          "tokens_issued": self._tokens_issued, "calls": dict(self._calls)})
+            return json_response({
+                "invoices": invoices, "flows": flows, "deposits": dict(self._deposits),
+                "duplicates": dict(self._duplicates), "tokens_issued": self._tokens_issued,
+                "calls": dict(self._calls)})
 
     def _control_view(self, invoice):
         return {
@@ -521,32 +470,28 @@ class ChorusSandbox:
             return body
         status = body.get("statut")
         if status not in STATUSES:
-            return _json({"error": f"statut: one of {', '.join(STATUSES)}"}, 422)
+            return json_response({"error": f"statut: one of {', '.join(STATUSES)}"}, 422)
         try:
-            at = _parse_moment(body["at"]) if body.get("at") else None
+            at = parse_moment(body["at"]) if body.get("at") else None
         except (TypeError, ValueError):
-            return _json({"error": "at: an ISO 8601 date or date and time"}, 422)
+            return json_response({"error": "at: an ISO 8601 date or date and time"}, 422)
         with self._lock:
             matching = [i for i in self._invoices.values() if i.data.number == number]
             if not matching:
-                return _json({"error": f"no invoice numbered {number}"}, 404)
+                return json_response({"error": f"no invoice numbered {number}"}, 404)
             invoice = max(matching, key=lambda i: i.id)
             now = self.now()
             self._advance(invoice, now)
             # From now on the statuses are the caller's: time no longer moves this invoice.
             invoice.automatic = False
             invoice.history.append((status, at or now, body.get("motif") or None))
-            return _json({"invoice": self._control_view(invoice)})
+            return json_response({"invoice": self._control_view(invoice)})
 
     def on_expire_tokens(self, request):
         with self._lock:
             expired = len(self._tokens)
             self._tokens.clear()
-        return _json({"expired": expired})
-
-    def on_reset(self, request):
-        self.reset()
-        return _json({"reset": True})
+        return json_response({"expired": expired})
 
 
 def _check(content):
@@ -578,21 +523,12 @@ def _business(data, message):
             "numeroDP": data.number, "libelleErreurDP": message}
 
 
-def _same(given, expected):
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-
-
-def _json(payload, status=200, headers=None):
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers,
-                    content_type="application/json;charset=utf-8")
-
-
 def _done(payload):
-    return _json({"codeRetour": 0, "libelle": SUCCESS, **payload})
+    return json_response({"codeRetour": 0, "libelle": SUCCESS, **payload})
 
 
 def _refused(code, reason, status=400):
-    return _json({"codeRetour": code, "libelle": reason}, status)
+    return json_response({"codeRetour": code, "libelle": reason}, status)
 
 
 def _json_body(request, control=False):
@@ -604,21 +540,14 @@ def _json_body(request, control=False):
         body = None
     if not isinstance(body, dict):
         message = "Le corps n'est pas un objet JSON"
-        return _json({"error": message}, 400) if control else _refused(BAD_REQUEST, message)
+        if control:
+            return json_response({"error": message}, 400)
+        return _refused(BAD_REQUEST, message)
     return body
 
 
 def _moment(moment):
-    return moment.astimezone(LEGAL_TIME_ZONE).isoformat(timespec="milliseconds")
-
-
-def _parse_moment(text):
-    """An ISO 8601 date and time (French time without an offset) or a date (its midnight)."""
-    moment = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
-        date.fromisoformat(text), datetime.min.time())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LEGAL_TIME_ZONE)
-    return moment.astimezone(UTC)
+    return local_moment(moment, timespec="milliseconds")
 
 
 def _number(amount):

@@ -13,11 +13,11 @@ not move the test sandbox's invoices (``set_status`` does), and a ``timeout`` fa
 3 s, longer than the clients' timeout; override ``chorus_sandbox_options`` to change either.
 """
 
-import threading
 from string import Template
 
 import pytest
-import requests
+
+from servicekit.sandbox_testing import ControlClient, serving
 
 TEST_CREDENTIALS = {
     "CHORUS_CLIENT_ID": "test-piste-application",
@@ -59,18 +59,15 @@ def _party(role, name, siren, siret):
 """
 
 
-class RunningSandbox:
+class RunningSandbox(ControlClient):
     def __init__(self, url, credentials, app):
-        self.url = url
+        super().__init__(url, app)
         self.api_url = url
         self.token_url = url + "/api/oauth/token"
         self.client_id = credentials["CHORUS_CLIENT_ID"]
         self.client_secret = credentials["CHORUS_CLIENT_SECRET"]
         self.login = credentials["CHORUS_LOGIN"]
         self.password = credentials["CHORUS_PASSWORD"]
-        # The application itself, for what the HTTP control API does not show.
-        self.app = app
-        self._http = requests.Session()
 
     def billing_config(self, **extra):
         """The ``CHORUS_*`` keys of a suite config that points billing at this sandbox, with
@@ -107,9 +104,6 @@ class RunningSandbox:
             "after_store": after_store, "seconds": seconds, "reason": reason,
         })["fault"]
 
-    def faults(self):
-        return self._control("GET", "/faults")["faults"]
-
     def set_status(self, number, statut, at=None, motif=None):
         """Moves the invoice ``number`` to ``statut`` (at ``at``, an ISO date or datetime, or
         now); time no longer moves it afterwards."""
@@ -127,17 +121,6 @@ class RunningSandbox:
     def expire_tokens(self):
         return self._control("POST", "/tokens/expire")["expired"]
 
-    def reset(self):
-        self._control("POST", "/reset")
-
-    def _control(self, method, path, **kwargs):
-        answer = self._http.request(method, f"{self.url}/_sandbox{path}", timeout=10, **kwargs)
-        answer.raise_for_status()
-        return answer.json()
-
-    def close(self):
-        self._http.close()
-
 
 @pytest.fixture
 def chorus_sandbox_options():
@@ -149,22 +132,10 @@ def chorus_sandbox_options():
 @pytest.fixture
 def chorus_sandbox(chorus_sandbox_options):
     from chorus_sandbox.server import make_app
-    from servicekit.sandboxes import make_wsgi_server
 
     app = make_app(TEST_CREDENTIALS, **chorus_sandbox_options)
-    # A late answer (a 'timeout' fault) may outlive the test: no access line to stray then.
-    server = make_wsgi_server(app, "127.0.0.1:0", log_requests=False)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    running = RunningSandbox(f"http://127.0.0.1:{server.port}", TEST_CREDENTIALS, app)
-    try:
+    with serving(app, lambda url: RunningSandbox(url, TEST_CREDENTIALS, app)) as running:
         yield running
-    finally:
-        running.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 _SAMPLE = Template("""<?xml version="1.0" encoding="UTF-8"?>

@@ -312,3 +312,14 @@ class AccountingBatchSchema(StrictSchema):
     errors = fields.List(fields.String(), required=True)
     posted_at = fields.AwareDateTime(required=True, allow_none=True)
     answered_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class NewAnswerSchema(StrictSchema):
+    """The commune's answer to a message of the prefecture about an act."""
+
+    message_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    reply = fields.String(
+        required=True, validate=validate.OneOf(("3-2", "3-3", "4-2", "4-3")),
+        metadata={"description": "3-2 additional documents, 3-3 explicit refusal to send "
+                  "them, 4-2 letter of justification, 4-3 explicit rejection of observations"})
+    document = fields.Nested(FileSchema, required=True)

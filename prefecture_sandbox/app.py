@@ -10,20 +10,22 @@ already taken is refused with S2LOW's words. A PES Aller is acknowledged by the 
 its first step (at once without steps): ACK, or NACK with the errors the control API gave.
 """
 
-import hmac
-import json
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Request, Response
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
 
 from prefecture_sandbox.checks import check_archive
 from servicekit.clock import LEGAL_TIME_ZONE
+from servicekit.sandbox_app import (
+    SandboxApp,
+    json_response,
+    local_moment,
+    parse_moment,
+    same_secret,
+)
 from services.eadmin import actes, pes
 
 ERROR, POSTED, TRANSMITTED, ACKNOWLEDGED, REFUSED = -1, 1, 3, 4, 6
@@ -46,19 +48,6 @@ PES_ACQUIT = "helios_download_acquit"
 OPERATIONS = (ACT_POST, ACT_STATUS, ACT_LIST, DOCUMENTS, DOCUMENT, REPLY, PES_POST, PES_STATUS,
               PES_ACQUIT)
 FAULTS = ("500", "timeout")
-
-
-@dataclass
-class Fault:
-    operation: str
-    fault: str
-    times: int = 1
-    after_store: bool = False
-    seconds: float | None = None
-
-    def view(self):
-        return {"operation": self.operation, "fault": self.fault, "times": self.times,
-                "after_store": self.after_store, "seconds": self.seconds}
 
 
 @dataclass
@@ -97,18 +86,16 @@ class Pes:
     acquit: bytes | None = None
 
 
-class PrefectureSandbox:
+class PrefectureSandbox(SandboxApp):
     """``account``: the ``(login, password)`` it accepts."""
+
+    OPERATIONS = OPERATIONS
+    FAULTS = FAULTS
 
     def __init__(self, account, step_seconds=2.0, fault_seconds=30.0,
                  now=lambda: datetime.now(UTC)):
         self.account = account
-        self.step_seconds = step_seconds
-        self.fault_seconds = fault_seconds
-        self.now = now
-        self._lock = threading.RLock()
-        self.reset()
-        self.url_map = Map([
+        super().__init__([
             Rule("/modules/actes/actes_transac_submit.php", endpoint="post_act",
                  methods=["POST"]),
             Rule("/modules/actes/actes_transac_get_status.php", endpoint="act_status"),
@@ -121,16 +108,13 @@ class PrefectureSandbox:
                  methods=["POST"]),
             Rule("/modules/helios/api/helios_transac_get_status.php", endpoint="pes_status"),
             Rule("/modules/helios/helios_download_acquit.php", endpoint="pes_acquit"),
-            Rule("/_sandbox/health", endpoint="health", methods=["GET"]),
-            Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
             Rule("/_sandbox/state", endpoint="state", methods=["GET"]),
             Rule("/_sandbox/acts/<identifier>/status", endpoint="set_status",
                  methods=["POST"]),
             Rule("/_sandbox/acts/<identifier>/messages", endpoint="send_message",
                  methods=["POST"]),
             Rule("/_sandbox/pes/acquit", endpoint="set_acquit", methods=["POST"]),
-            Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
-        ])
+        ], step_seconds, fault_seconds, now)
 
     def reset(self):
         with self._lock:
@@ -144,16 +128,6 @@ class PrefectureSandbox:
             self._calls = Counter()
             self._acquit = (True, ())
             self._next_id = 1001
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        try:
-            endpoint, arguments = self.url_map.bind_to_environ(environ).match()
-            response = getattr(self, f"on_{endpoint}")(request, **arguments)
-        except HTTPException as error:
-            response = _json({"error": error.name, "error_description": error.description},
-                             error.code)
-        return response(environ, start_response)
 
     # -- S2LOW: @ctes ----------------------------------------------------------------------
 
@@ -224,13 +198,14 @@ class PrefectureSandbox:
                     listed.append({"id": act.id, "unique_id": act.identifier,
                                    "number": act.identifier.split("-")[3],
                                    "status": act.status, "submission_date": _moment(act.posted_at)})
-        return _json(listed)
+        return json_response(listed)
 
     def _list_documents(self, request):
         with self._lock:
-            return _json([{"id": d.id, "related_transaction_id": d.act.id, "type": d.code,
-                           "date": _moment(d.at), "unique_id": d.act.identifier}
-                          for d in self._documents.values()])
+            return json_response([
+                {"id": d.id, "related_transaction_id": d.act.id, "type": d.code,
+                 "date": _moment(d.at), "unique_id": d.act.identifier}
+                for d in self._documents.values()])
 
     def _document(self, request):
         with self._lock:
@@ -335,9 +310,7 @@ class PrefectureSandbox:
     def _serve(self, operation, request, handle):
         """Faults first, as a broken network or server would; then the account; then the
         operation."""
-        with self._lock:
-            self._calls[operation] += 1
-            fault = self._take_fault(operation)
+        fault = self._called(operation)
         if fault is not None and not fault.after_store:
             return self._fail(fault)
         if not self._authorized(request):
@@ -352,23 +325,8 @@ class PrefectureSandbox:
         if given is None or given.type != "basic":
             return False
         login, password = self.account
-        return (hmac.compare_digest((given.username or "").encode(), login.encode())
-                and hmac.compare_digest((given.password or "").encode(), password.encode()))
-
-    def _take_fault(self, operation):
-        for fault in self._faults:
-            if fault.operation == operation:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    def _fail(self, fault):
-        if fault.fault == "timeout":
-            time.sleep(self.fault_seconds if fault.seconds is None else fault.seconds)
-            return _json({"error": "Gateway Timeout"}, 504)
-        return _json({"error": "Internal Server Error"}, 500)
+        return (same_secret(given.username or "", login)
+                and same_secret(given.password or "", password))
 
     def _act(self, identifier):
         return next((a for a in self._acts.values() if a.identifier == identifier), None)
@@ -379,32 +337,6 @@ class PrefectureSandbox:
 
     # -- control ---------------------------------------------------------------------------
 
-    def on_health(self, request):
-        return _json({"status": "ok"})
-
-    def on_faults(self, request):
-        with self._lock:
-            if request.method == "DELETE":
-                self._faults.clear()
-            if request.method != "POST":
-                return _json({"faults": [fault.view() for fault in self._faults]})
-        body = _control_body(request)
-        problems = []
-        if body.get("operation") not in OPERATIONS:
-            problems.append(f"operation: one of {', '.join(OPERATIONS)}")
-        if body.get("fault") not in FAULTS:
-            problems.append(f"fault: one of {', '.join(FAULTS)}")
-        times = body.get("times", 1)
-        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            problems.append("times: a whole number from 1")
-        if problems:
-            return _json({"error": "; ".join(problems)}, 422)
-        fault = Fault(body["operation"], body["fault"], times, bool(body.get("after_store")),
-                      body.get("seconds"))
-        with self._lock:
-            self._faults.append(fault)
-        return _json({"fault": fault.view()}, 201)
-
     def on_state(self, request):
         with self._lock:
             now = self.now()
@@ -414,7 +346,7 @@ class PrefectureSandbox:
                 acts.append(self._act_view(act))
             for flow in self._pes.values():
                 self._answer_pes(flow, now)
-            return _json({
+            return json_response({
                 "acts": acts,
                 "documents": [{"id": d.id, "act": d.act.identifier, "type": d.code,
                                "at": _moment(d.at), "read": d.read}
@@ -434,57 +366,52 @@ class PrefectureSandbox:
                             for s, at, r in act.history]}
 
     def on_set_status(self, request, identifier):
-        body = _control_body(request)
+        body = self._control_body(request)
         status = body.get("status")
         if status not in STATUSES:
-            return _json({"error": f"status: one of {', '.join(map(str, STATUSES))}"}, 422)
+            return json_response({"error": f"status: one of {', '.join(map(str, STATUSES))}"}, 422)
         try:
-            at = _parse_moment(body["at"]) if body.get("at") else None
+            at = parse_moment(body["at"]) if body.get("at") else None
         except (TypeError, ValueError):
-            return _json({"error": "at: an ISO 8601 date or date and time"}, 422)
+            return json_response({"error": "at: an ISO 8601 date or date and time"}, 422)
         with self._lock:
             act = self._act(identifier)
             if act is None:
-                return _json({"error": f"no act {identifier}"}, 404)
+                return json_response({"error": f"no act {identifier}"}, 404)
             now = self.now()
             self._advance(act, now)
             # From now on the statuses are the caller's: time no longer moves this act.
             act.automatic = False
             self._move(act, status, at or now, body.get("reason"))
-            return _json({"act": self._act_view(act)})
+            return json_response({"act": self._act_view(act)})
 
     def on_send_message(self, request, identifier):
-        body = _control_body(request)
+        body = self._control_body(request)
         code = body.get("type")
         if code not in LATER_MESSAGES:
-            return _json({"error": f"type: one of {', '.join(LATER_MESSAGES)}"}, 422)
+            return json_response({"error": f"type: one of {', '.join(LATER_MESSAGES)}"}, 422)
         try:
-            at = _parse_moment(body["at"]) if body.get("at") else None
+            at = parse_moment(body["at"]) if body.get("at") else None
         except (TypeError, ValueError):
-            return _json({"error": "at: an ISO 8601 date or date and time"}, 422)
+            return json_response({"error": "at: an ISO 8601 date or date and time"}, 422)
         with self._lock:
             act = self._act(identifier)
             if act is None:
-                return _json({"error": f"no act {identifier}"}, 404)
+                return json_response({"error": f"no act {identifier}"}, 404)
             at = at or self.now()
             document = Document(self._new_id(), act, code, at, actes.build_message(
                 code, identifier, _local_date(at), body.get("text")))
             self._documents[document.id] = document
-        return _json({"id": document.id, "type": code, "act": identifier}, 201)
+        return json_response({"id": document.id, "type": code, "act": identifier}, 201)
 
     def on_set_acquit(self, request):
-        body = _control_body(request)
+        body = self._control_body(request)
         errors = body.get("errors") or []
         if not isinstance(errors, list) or not all(isinstance(e, str) for e in errors):
-            return _json({"error": "errors: a list of texts"}, 422)
+            return json_response({"error": "errors: a list of texts"}, 422)
         with self._lock:
             self._acquit = (bool(body.get("accepted", True)), tuple(errors))
-        return _json({"accepted": self._acquit[0], "errors": errors})
-
-    def on_reset(self, request):
-        self.reset()
-        return _json({"reset": True})
-
+        return json_response({"accepted": self._acquit[0], "errors": errors})
 
 
 def _ok(*lines):
@@ -512,19 +439,6 @@ def _escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _json(payload, status=200, headers=None):
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers,
-                    content_type="application/json;charset=utf-8")
-
-
-def _control_body(request):
-    try:
-        body = json.loads(request.get_data() or b"{}")
-    except ValueError:
-        body = None
-    return body if isinstance(body, dict) else {}
-
-
 def _int(value):
     try:
         return int(value)
@@ -533,17 +447,8 @@ def _int(value):
 
 
 def _moment(moment):
-    return moment.astimezone(LEGAL_TIME_ZONE).isoformat(timespec="seconds")
+    return local_moment(moment)
 
 
 def _local_date(moment):
     return moment.astimezone(LEGAL_TIME_ZONE).date()
-
-
-def _parse_moment(text):
-    """An ISO 8601 date and time (French time without an offset) or a date (its midnight)."""
-    moment = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
-        date.fromisoformat(text), datetime.min.time())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LEGAL_TIME_ZONE)
-    return moment.astimezone(UTC)

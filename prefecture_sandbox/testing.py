@@ -15,22 +15,19 @@ call 3 s, longer than the clients' timeout; override ``prefecture_sandbox_option
 either.
 """
 
-import threading
 from dataclasses import replace
 
 import pytest
-import requests
+
+from servicekit.sandbox_testing import ControlClient, serving
 
 TEST_ACCOUNT = ("test-commune", "test-prefecture-password-5e1d")
 
 
-class RunningSandbox:
+class RunningSandbox(ControlClient):
     def __init__(self, url, app):
-        self.url = url
+        super().__init__(url, app)
         self.login, self.password = TEST_ACCOUNT
-        # The application itself, for what the HTTP control API does not show.
-        self.app = app
-        self._http = requests.Session()
 
     def eadmin_config(self, **extra):
         """The ``PREFECTURE_*`` keys of a suite config that points e-administration at this
@@ -86,17 +83,6 @@ class RunningSandbox:
     def acts(self):
         return self.state()["acts"]
 
-    def reset(self):
-        self._control("POST", "/reset")
-
-    def _control(self, method, path, **kwargs):
-        answer = self._http.request(method, f"{self.url}/_sandbox{path}", timeout=10, **kwargs)
-        answer.raise_for_status()
-        return answer.json()
-
-    def close(self):
-        self._http.close()
-
 
 def _iso(moment):
     return moment.isoformat() if hasattr(moment, "isoformat") else moment
@@ -112,21 +98,9 @@ def prefecture_sandbox_options():
 @pytest.fixture
 def prefecture_sandbox(prefecture_sandbox_options):
     from prefecture_sandbox.server import make_app
-    from servicekit.sandboxes import make_wsgi_server
 
     login, password = TEST_ACCOUNT
     app = make_app({"PREFECTURE_LOGIN": login, "PREFECTURE_PASSWORD": password},
                    **prefecture_sandbox_options)
-    # A late answer (a 'timeout' fault) may outlive the test: no access line to stray then.
-    server = make_wsgi_server(app, "127.0.0.1:0", log_requests=False)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    running = RunningSandbox(f"http://127.0.0.1:{server.port}", app)
-    try:
+    with serving(app, lambda url: RunningSandbox(url, app)) as running:
         yield running
-    finally:
-        running.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

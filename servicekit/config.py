@@ -22,6 +22,8 @@
 | ``COMMUNS_CHORUS_SANDBOX`` | ``true`` without an API URL | ``communs run`` starts the sandbox |
 | ``COMMUNS_CHORUS_SANDBOX_ADDRESS`` | ``127.0.0.1:8090`` | where the sandbox listens |
 | ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
+| ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as councillors reach it: their convocation links start with it |
+| ``COMMUNS_EADMIN_ROUND_SECONDS`` | ``30`` | how often e-administration asks the prefecture where its acts and PES are |
 | ``COMMUNS_PREFECTURE_URL`` | the sandbox's | the S2LOW-like platform e-administration posts to |
 | ``COMMUNS_PREFECTURE_LOGIN`` / ``_PASSWORD`` | the sandbox's | its account (HTTP Basic) |
 | ``COMMUNS_PREFECTURE_TIMEOUT`` | ``10`` | seconds e-administration waits for an answer |
@@ -140,6 +142,10 @@ def from_environment(environ=None):
         "CHORUS_SANDBOX_ADDRESS": sandbox_address,
         "CHORUS_SANDBOX_STEP_SECONDS": float(
             environ.get("COMMUNS_CHORUS_SANDBOX_STEP_SECONDS") or 2),
+        # E-administration: the public address of convocation links (none: the service uses
+        # http://{WEB_SERVER_ADDRESS}), and how often it follows its transmissions.
+        "PUBLIC_URL": environ.get("COMMUNS_PUBLIC_URL") or None,
+        "EADMIN_ROUND_SECONDS": float(environ.get("COMMUNS_EADMIN_ROUND_SECONDS") or 30),
         # The prefecture (e-administration): a real platform, or the sandbox `communs run`
         # starts; without either, transmissions wait for one to be configured.
         "PREFECTURE_URL": prefecture_url or (f"http://{prefecture_address}"

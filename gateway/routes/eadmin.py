@@ -14,6 +14,7 @@ from contracts.eadmin import (
     IntegritySchema,
     NewAccountingBatchSchema,
     NewActSchema,
+    NewAnswerSchema,
     NewCertificateSchema,
     NewSessionSchema,
     NewSignatureSchema,
@@ -83,6 +84,14 @@ class EadminRoutes:
            errors=REFUSALS)
     def publish_act(self, request, insee, act_id, body, **_):
         return self.rpc("eadmin", "publish_act", insee, str(act_id), body)
+
+    @route("POST", f"{ACT}/answers",
+           summary="Answer a message of the prefecture about the act (additional documents, "
+                   "observations)",
+           tag="eadmin", body=NewAnswerSchema, response=ActSchema, status=201,
+           roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
+    def answer_prefecture(self, request, insee, act_id, body, **_):
+        return self.rpc("eadmin", "answer_prefecture", insee, str(act_id), body)
 
     @route("GET", f"{EADMIN}/archive", summary="The commune's archived acts", tag="eadmin",
            response=ArchiveEntrySchema, many=True, roles=ADMIN_OR_AGENT, errors=REFUSALS)

@@ -284,6 +284,7 @@ def eadmin_answers():
         "convene": lambda insee, session_id: council_session(insee),
         "add_session_document": lambda insee, session_id, document: council_session(insee),
         "send_accounting_batch": lambda insee, new: accounting_batch(insee),
+        "answer_prefecture": lambda insee, act_id, answer: act(insee, "archived"),
         "accounting_batches": lambda insee: [accounting_batch(insee)],
     }
 

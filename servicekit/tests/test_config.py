@@ -35,6 +35,9 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "CHORUS_SANDBOX": True,
         "CHORUS_SANDBOX_ADDRESS": "127.0.0.1:8090",
         "CHORUS_SANDBOX_STEP_SECONDS": 2.0,
+        # Convocation links: the service builds http://{WEB_SERVER_ADDRESS} without one.
+        "PUBLIC_URL": None,
+        "EADMIN_ROUND_SECONDS": 30.0,
         "PREFECTURE_URL": "http://127.0.0.1:8091",
         "PREFECTURE_LOGIN": "communs-sandbox",
         "PREFECTURE_PASSWORD": "sandbox-prefecture-password",
@@ -69,6 +72,8 @@ def test_each_variable_lands_in_its_config_key():
             "COMMUNS_MAX_WORKERS": "40",
             "COMMUNS_METROPOLE_SIRET": "24340001700006",
             "COMMUNS_BILLING_ROUND_SECONDS": "0.5",
+            "COMMUNS_PUBLIC_URL": "https://services.montpellier3m.fr",
+            "COMMUNS_EADMIN_ROUND_SECONDS": "0.25",
         }
     )
     assert config["AMQP_URI"] == "amqp://suite:secret@rabbit:5672/communs"
@@ -79,6 +84,8 @@ def test_each_variable_lands_in_its_config_key():
     assert (config["LOG_FORMAT"], config["LOG_LEVEL"]) == ("console", "DEBUG")
     assert config["max_workers"] == 40
     assert (config["METROPOLE_SIRET"], config["BILLING_ROUND_SECONDS"]) == ("24340001700006", 0.5)
+    assert (config["PUBLIC_URL"], config["EADMIN_ROUND_SECONDS"]) == (
+        "https://services.montpellier3m.fr", 0.25)
 
 
 def test_by_default_each_service_has_a_sqlite_file_under_the_data_dir(tmp_path):

@@ -22,16 +22,21 @@ replaced by its size and SHA-256.
 
 import base64
 import binascii
-import hashlib
 import json
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import requests
-
 from servicekit.clock import LEGAL_TIME_ZONE
+from servicekit.http_client import (
+    ELIDED,
+    TEXT_LIMIT,
+    RetryingClient,
+    Transient,
+    file_summary,
+)
+from servicekit.http_client import Exchange as Exchange  # what ``record`` is handed
 
 QUALIFICATION_TOKEN_URL = "https://sandbox-oauth.piste.gouv.fr/api/oauth/token"
 QUALIFICATION_API_URL = "https://sandbox-api.piste.gouv.fr"
@@ -56,11 +61,9 @@ PATHS = {
     FLOW_REPORT: "/cpro/transverses/v1/consulterCRDetaille",
 }
 
-ELIDED = "***"
 _SECRET_KEYS = {"client_secret", "access_token", "refresh_token", "id_token", "password",
                 "authorization", "cpro-account"}
 _FILE_KEYS = {"fichierFlux", "fichierCR", "fichierFacture"}
-_TEXT_LIMIT = 2000
 
 
 def token_url_for(api_url):
@@ -101,21 +104,6 @@ class ChorusSettings:
         # The settings end up in logs and tracebacks; the secrets must not.
         return (f"ChorusSettings(token_url={self.token_url!r}, api_url={self.api_url!r}, "
                 f"client_id={self.client_id!r}, technical_login={self.technical_login!r})")
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP call and its answer, as billing keeps it against the document."""
-
-    operation: str
-    method: str
-    url: str
-    status: int | None
-    request: dict
-    response: dict | str | None
-    error: str | None
-    started_at: datetime
-    duration_ms: int
 
 
 @dataclass(frozen=True)
@@ -170,17 +158,13 @@ class ChorusAuthError(ChorusError):
     to fix, not the document."""
 
 
-class _Transient(Exception):
-    """A failure after which the call may be made again."""
+class ChorusProClient(RetryingClient):
+    error = ChorusError
+    unavailable = ChorusUnavailable
 
-
-class ChorusProClient:
     def __init__(self, settings, record=lambda exchange: None, http=None, sleep=time.sleep,
                  clock=time.monotonic):
-        self.settings = settings
-        self.record = record
-        self.http = http or requests.Session()
-        self.sleep = sleep
+        super().__init__(settings, record, http, sleep)
         self.clock = clock
         self._token = None
         self._token_expires = 0.0
@@ -211,7 +195,7 @@ class ChorusProClient:
                     deposited_at=_moment(answer.get("dateDepot")),
                     already_there=False,
                 )
-            except _Transient as error:
+            except Transient as error:
                 # The flow may have arrived: look for it before depositing again.
                 failure, look_first = error, True
                 self._back_off(attempt)
@@ -222,7 +206,7 @@ class ChorusProClient:
                 if found is not None:
                     return _already_there(found)
                 raise
-        raise ChorusUnavailable(f"{DEPOSIT}: {failure} ({self.settings.attempts} attempts)")
+        raise self._gave_up(DEPOSIT, failure)
 
     def find_invoice(self, number):
         """The invoice deposited under ``number`` (the latest, should there be several)."""
@@ -255,18 +239,7 @@ class ChorusProClient:
     # -- calls -----------------------------------------------------------------------------
 
     def _call(self, operation, body):
-        failure = None
-        for attempt in range(1, self.settings.attempts + 1):
-            try:
-                return self._once(operation, body)
-            except _Transient as error:
-                failure = error
-                self._back_off(attempt)
-        raise ChorusUnavailable(f"{operation}: {failure} ({self.settings.attempts} attempts)")
-
-    def _back_off(self, attempt):
-        if attempt < self.settings.attempts:
-            self.sleep(self.settings.backoff * 2 ** (attempt - 1))
+        return self._retried(lambda: self._once(operation, body), operation)
 
     def _once(self, operation, body, file=None):
         """One call of an operation, with a second token if the first was refused."""
@@ -283,7 +256,7 @@ class ChorusProClient:
         answer = _readable(response)
         if response.status_code < 400 and not isinstance(answer, dict):
             # A proxy's page, a cut answer: whether the call was done is unknown.
-            raise _Transient(f"{operation}: not JSON (HTTP {response.status_code})")
+            raise Transient(f"{operation}: not JSON (HTTP {response.status_code})")
         answer = answer if isinstance(answer, dict) else {}
         code = answer.get("codeRetour")
         if response.status_code >= 400 or code not in (0, "0", None):
@@ -300,45 +273,14 @@ class ChorusProClient:
         }
         request = dict(body)
         if file is not None:
-            request["fichierFlux"] = _file_summary(file)
-        return self._exchange(operation, url, request, lambda: self.http.post(
+            request["fichierFlux"] = file_summary(file)
+        return self._exchange(operation, "POST", url, request, lambda: self.http.post(
             url, data=json.dumps(body).encode("utf-8"), headers=headers,
             timeout=self.settings.timeout,
         ))
 
-    def _exchange(self, operation, url, request, send):
-        started_at = datetime.now(UTC)
-        began = time.perf_counter()
-        status = answer = error = None
-        try:
-            response = send()
-            status = response.status_code
-            answer = _readable(response)
-            if status >= 500 or status == 429:
-                error = f"HTTP {status}"
-                raise _Transient(f"HTTP {status} from {operation}")
-            return response
-        except requests.Timeout as failure:
-            error = f"no answer within {self.settings.timeout} s"
-            raise _Transient(f"{operation}: {error}") from failure
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as failure:
-            error = f"connection failed: {type(failure).__name__}"
-            raise _Transient(f"{operation}: {error}") from failure
-        except requests.RequestException as failure:
-            error = f"{type(failure).__name__}: {failure}"
-            raise ChorusError(f"{operation}: {error}") from failure
-        finally:
-            self.record(Exchange(
-                operation=operation,
-                method="POST",
-                url=url,
-                status=status,
-                request=self._scrub(request),
-                response=self._scrub(answer),
-                error=self._scrub(error),
-                started_at=started_at,
-                duration_ms=round((time.perf_counter() - began) * 1000),
-            ))
+    def _read(self, response):
+        return _readable(response)
 
     # -- token -----------------------------------------------------------------------------
 
@@ -361,7 +303,7 @@ class ChorusProClient:
             "client_secret": settings.client_secret,
             "scope": "openid",
         }
-        response = self._exchange(TOKEN, settings.token_url, form, lambda: self.http.post(
+        response = self._exchange(TOKEN, "POST", settings.token_url, form, lambda: self.http.post(
             settings.token_url, data=form, headers={"Accept": "application/json"},
             timeout=settings.timeout,
         ))
@@ -411,7 +353,7 @@ class ChorusProClient:
         if isinstance(value, dict):
             return {
                 key: ELIDED if str(key).lower() in _SECRET_KEYS
-                else _file_summary(_decoded(item)) if key in _FILE_KEYS and isinstance(item, str)
+                else file_summary(_decoded(item)) if key in _FILE_KEYS and isinstance(item, str)
                 else self._scrub(item)
                 for key, item in value.items()
             }
@@ -430,10 +372,6 @@ def _already_there(found):
     return Deposit(found.flow_number, found.invoice_id, found.deposited_at, already_there=True)
 
 
-def _file_summary(content):
-    return {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
-
-
 def _decoded(text):
     try:
         return base64.b64decode(text, validate=True)
@@ -445,7 +383,7 @@ def _readable(response):
     try:
         return response.json()
     except ValueError:
-        return response.text[:_TEXT_LIMIT]
+        return response.text[:TEXT_LIMIT]
 
 
 def _json_object(response):

@@ -4,6 +4,7 @@ and ``archive``; this module keeps what they decide."""
 
 import base64
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -337,3 +338,55 @@ def _uuid(value):
         return uuid.UUID(str(value))
     except ValueError:
         raise NotFound("No such object.") from None
+
+
+# -- the prefecture's messages after the acknowledgement (legality control) ---------------------
+
+# The prefect may refer an act to the court within two months of its receipt (L2131-6), a
+# delay a request for additional documents extends: messages are looked for three months.
+CONTROL_WINDOW = timedelta(days=92)
+PREFECTURE_MESSAGE = "message"
+
+
+def under_control(session, today):
+    """Acknowledged acts the prefecture may still write about."""
+    return session.scalars(
+        select(Act).where(Act.acknowledged_on.is_not(None),
+                          Act.acknowledged_on >= today - CONTROL_WINDOW)
+    ).all()
+
+
+def known_messages(session, act):
+    events = session.scalars(select(ActEvent).where(ActEvent.act_id == act.id,
+                                                    ActEvent.message.is_not(None)))
+    return {e.message.get("id") for e in events if e.message}
+
+
+def record_messages(session, act, messages, now):
+    """Keeps each new message of the prefecture in the act's history, once."""
+    known = known_messages(session, act)
+    for message in messages:
+        if message.id in known:
+            continue
+        record(session, act, act.state, now,
+               f"{message.message.label} de la préfecture"
+               + (f" du {message.message.date:%d/%m/%Y}" if message.message.date else ""),
+               {**message.message.as_record(), "id": message.id, "xml": None})
+
+
+def message_to_answer(session, act, message_id, reply, replies):
+    """The prefecture's message ``message_id`` of ``act``, if ``reply`` answers its type."""
+    message = next((e.message for e in session.scalars(
+        select(ActEvent).where(ActEvent.act_id == act.id, ActEvent.message.is_not(None)))
+        if e.message and e.message.get("id") == message_id), None)
+    if message is None:
+        raise NotFound("No such message of the prefecture about this act.")
+    answered_type, _ = replies[reply]
+    if message["type"] != answered_type:
+        raise Invalid({"reply": [f"A {message['label']} is not answered by a {reply}."]})
+    return message
+
+
+def answered(session, act, message_id, reply, label, now):
+    record(session, act, act.state, now, f"{label} envoyée en réponse.",
+           {"answers": message_id, "reply": reply})

@@ -24,6 +24,7 @@ from contracts.eadmin import (
     IntegritySchema,
     NewAccountingBatchSchema,
     NewActSchema,
+    NewAnswerSchema,
     NewCertificateSchema,
     NewSessionSchema,
     NewSignatureSchema,
@@ -42,10 +43,15 @@ from servicekit.rpc import call as rpc_call
 from servicekit.service import CommunsService, rpc
 from servicekit.timer import timer
 from servicekit.validation import load
-from services.eadmin import accounting, archive, registry, sessions
+from services.eadmin import accounting, acts, archive, registry, sessions
 from services.eadmin.mail import Mailer
 from services.eadmin.models import Act, Base
-from services.eadmin.transmission import PrefectureClient, PrefectureError, PrefectureSettings
+from services.eadmin.transmission import (
+    REPLIES,
+    PrefectureClient,
+    PrefectureError,
+    PrefectureSettings,
+)
 
 log = get_logger(__name__)
 
@@ -175,6 +181,7 @@ class EadminService(CommunsService):
         """Asks the platform where each transmitted act and PES is; an acknowledged act is
         archived, a PES gets the accountant's ACK or NACK."""
         self._follow_acts()
+        self._follow_messages()
         self._follow_accounting()
 
     def _follow_accounting(self):
@@ -193,6 +200,44 @@ class EadminService(CommunsService):
                 batch = accounting.batch_of(session, insee, batch_id)
                 if batch.state == accounting.POSTED:
                     accounting.answered(batch, status, self.clock.now())
+
+    def _follow_messages(self):
+        with self.db.transaction() as session:
+            watched = [(a.id, a.transaction_id)
+                       for a in registry.under_control(session, self.clock.today())]
+        for act_id, transaction_id in watched:
+            try:
+                messages = self.prefecture.messages(transaction_id)
+            except PrefectureError as error:
+                log.warning("act.messages_failed", act_id=str(act_id),
+                            error=type(error).__name__)
+                continue
+            with self.db.transaction() as session:
+                act = session.get(Act, act_id, with_for_update=True)
+                registry.record_messages(session, act, messages, self.clock.now())
+
+    @rpc
+    def answer_prefecture(self, insee, act_id, answer):
+        """Answers a message of the prefecture (additional documents, observations)."""
+        answer = load(NewAnswerSchema(), answer)
+        document = answer["document"]
+        acts.check_files([("document", document["content"])])
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            act = registry.act_of(session, insee, act_id)
+            registry.message_to_answer(session, act, answer["message_id"], answer["reply"],
+                                       REPLIES)
+        try:
+            self.prefecture.answer(answer["message_id"], answer["reply"],
+                                   (document["file_name"], document["content"]))
+        except PrefectureError as error:
+            raise ServiceUnavailable(f"The answer did not reach the prefecture: {error}") \
+                from None
+        with self.db.transaction() as session:
+            act = registry.act_of(session, insee, act_id, lock=True)
+            registry.answered(session, act, answer["message_id"], answer["reply"],
+                              REPLIES[answer["reply"]][1], self.clock.now())
+            return ActSchema().dump(registry.act_view(session, act, self.clock.today()))
 
     def _follow_acts(self):
         with self.db.transaction() as session:

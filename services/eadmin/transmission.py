@@ -23,15 +23,15 @@ for a person to check rather than repeated. Reads are retried, backing off expon
 the password and with files replaced by their size and SHA-256.
 """
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-import requests
 from lxml import etree
 
+from servicekit.http_client import ELIDED, RetryingClient, Transient, file_summary
+from servicekit.http_client import Exchange as Exchange  # what ``record`` is handed
 from services.eadmin import actes, pes
 
 ACT_POST = "actes_transac_submit"
@@ -75,9 +75,6 @@ REPLIES = {
     "4-3": ("4-1", "Rejet explicite de la lettre d'observations"),
 }
 
-ELIDED = "***"
-_TEXT_LIMIT = 2000
-
 
 @dataclass(frozen=True)
 class PrefectureSettings:
@@ -104,21 +101,6 @@ class PrefectureSettings:
     def __repr__(self):
         # The settings end up in logs and tracebacks; the password must not.
         return f"PrefectureSettings(url={self.url!r}, login={self.login!r})"
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP call and its answer, as e-administration keeps it against the act."""
-
-    operation: str
-    method: str
-    url: str
-    status: int | None
-    request: dict
-    response: str | None
-    error: str | None
-    started_at: datetime
-    duration_ms: int
 
 
 @dataclass(frozen=True)
@@ -189,16 +171,12 @@ class PrefectureAuthError(PrefectureError):
     """The platform refused the account: a setting to fix, not the act."""
 
 
-class _Transient(Exception):
-    """A failure after which the call may be made again."""
+class PrefectureClient(RetryingClient):
+    error = PrefectureError
+    unavailable = PrefectureUnavailable
 
-
-class PrefectureClient:
     def __init__(self, settings, record=lambda exchange: None, http=None, sleep=time.sleep):
-        self.settings = settings
-        self.record = record
-        self.http = http or requests.Session()
-        self.sleep = sleep
+        super().__init__(settings, record, http, sleep)
 
     # -- acts (@ctes) ----------------------------------------------------------------------
 
@@ -217,7 +195,7 @@ class PrefectureClient:
                         return found
                 return _ok_lines(self._once(ACT_POST, "POST", data={"api": "1"},
                                             files=files))[0]
-            except _Transient as error:
+            except Transient as error:
                 # The archive may have arrived: look for it before posting again.
                 failure, look_first = error, True
                 self._back_off(attempt)
@@ -228,7 +206,7 @@ class PrefectureClient:
                 if found is not None:
                     return found
                 raise
-        raise PrefectureUnavailable(f"{ACT_POST}: {failure} ({self.settings.attempts} attempts)")
+        raise self._gave_up(ACT_POST, failure)
 
     def find_act(self, identifier):
         """The transaction id of the act ``identifier`` at the platform, or None."""
@@ -279,7 +257,7 @@ class PrefectureClient:
         try:
             answer = _xml(self._once(PES_POST, "POST", files={
                 "enveloppe": (pes_file.name, pes_file.content, "text/xml")}))
-        except _Transient as error:
+        except Transient as error:
             raise PrefectureUnavailable(f"{PES_POST}: {error}; whether {pes_file.name} "
                                         "arrived is unknown, check before sending it again") \
                 from None
@@ -307,61 +285,27 @@ class PrefectureClient:
         found = [entry for entry in listed if entry.get("unique_id") == identifier]
         return str(max(found, key=lambda entry: int(entry["id"]))["id"]) if found else None
 
-    def _retried(self, call, operation):
-        failure = None
-        for attempt in range(1, self.settings.attempts + 1):
-            try:
-                return call()
-            except _Transient as error:
-                failure = error
-                self._back_off(attempt)
-        raise PrefectureUnavailable(f"{operation}: {failure} ({self.settings.attempts} attempts)")
-
-    def _back_off(self, attempt):
-        if attempt < self.settings.attempts:
-            self.sleep(self.settings.backoff * 2 ** (attempt - 1))
-
     def _once(self, operation, method, params=None, data=None, files=None):
         if not self.settings.url:
             raise PrefectureUnavailable("no prefecture platform: set COMMUNS_PREFECTURE_URL")
         url = self.settings.url + PATHS[operation]
-        started_at = datetime.now(UTC)
-        began = time.perf_counter()
-        status = text = error = None
-        try:
-            response = self.http.request(
-                method, url, params=params, data=data, files=files,
-                auth=(self.settings.login, self.settings.password),
-                timeout=self.settings.timeout)
-            status, text = response.status_code, response.text[:_TEXT_LIMIT]
-            if status >= 500 or status == 429:
-                error = f"HTTP {status}"
-                raise _Transient(f"HTTP {status} from {operation}")
-            if status in (401, 403):
-                raise PrefectureAuthError(
-                    f"{operation}: the platform refused the account {self.settings.login!r} "
-                    f"(HTTP {status})")
-            if status >= 400:
-                raise PrefectureRejected(f"{operation}: HTTP {status}: {text[:200]}")
-            return response
-        except requests.Timeout as failure:
-            error = f"no answer within {self.settings.timeout} s"
-            raise _Transient(f"{operation}: {error}") from failure
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as failure:
-            error = f"connection failed: {type(failure).__name__}"
-            raise _Transient(f"{operation}: {error}") from failure
-        except requests.RequestException as failure:
-            error = f"{type(failure).__name__}: {failure}"
-            raise PrefectureError(f"{operation}: {error}") from failure
-        finally:
-            self.record(Exchange(
-                operation=operation, method=method, url=url, status=status,
-                request=_summary(params, data, files), response=self._scrub(text),
-                error=self._scrub(error), started_at=started_at,
-                duration_ms=round((time.perf_counter() - began) * 1000)))
+        response = self._exchange(
+            operation, method, url, _summary(params, data, files),
+            lambda: self.http.request(method, url, params=params, data=data, files=files,
+                                      auth=(self.settings.login, self.settings.password),
+                                      timeout=self.settings.timeout))
+        status = response.status_code
+        if status in (401, 403):
+            raise PrefectureAuthError(
+                f"{operation}: the platform refused the account {self.settings.login!r} "
+                f"(HTTP {status})")
+        if status >= 400:
+            raise PrefectureRejected(f"{operation}: HTTP {status}: {response.text[:200]}")
+        return response
 
     def _scrub(self, text):
-        if text and self.settings.password:
+        """What is recorded, without the password (the request's summary never has it)."""
+        if isinstance(text, str) and text and self.settings.password:
             return text.replace(self.settings.password, ELIDED)
         return text
 
@@ -373,7 +317,7 @@ def _ok_lines(response):
         reason = " ".join(line.strip() for line in lines[1:]) or response.text[:200]
         raise PrefectureRejected(reason)
     if len(lines) < 2:
-        raise _Transient("OK without a value: the answer was cut")
+        raise Transient("OK without a value: the answer was cut")
     return [lines[1].strip(), *lines[2:]]
 
 
@@ -381,7 +325,7 @@ def _json(response):
     try:
         return json.loads(response.text)
     except ValueError:
-        raise _Transient("not JSON: a proxy's page or a cut answer") from None
+        raise Transient("not JSON: a proxy's page or a cut answer") from None
 
 
 def _xml(response):
@@ -389,15 +333,14 @@ def _xml(response):
         return etree.fromstring(response.content,
                                 etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
-        raise _Transient("not XML: a proxy's page or a cut answer") from None
+        raise Transient("not XML: a proxy's page or a cut answer") from None
 
 
 def _summary(params, data, files):
     """What was sent, files as their size and SHA-256."""
     summary = {**(params or {}), **(data or {})}
     for field, (name, content, _) in (files.items() if isinstance(files, dict) else files or ()):
-        summary.setdefault("files", []).append({
-            "field": field, "name": name, "size": len(content),
-            "sha256": hashlib.sha256(content).hexdigest()})
+        summary.setdefault("files", []).append(
+            {"field": field, "name": name, **file_summary(content)})
     return summary
 

@@ -163,3 +163,37 @@ def test_a_bordereau_goes_to_the_accountant_and_comes_back_acknowledged_or_refus
     assert answered["errors"] == ([] if accepted else ["Bordereau déséquilibré"])
     again = admin_api.post(f"{EADMIN}/accounting-batches", json=BATCH)
     assert again.status_code == 422 and "number" in again.json()["errors"]
+
+
+def acknowledged_act(api, prefecture_sandbox, number="2022_050"):
+    certificate = register(api, TestAuthority().issue("Marie Dupont"))
+    act = api.post(f"{EADMIN}/acts", json=new_act(number=number)).json()
+    api.post(f"{EADMIN}/acts/{act['id']}/signatures", json={
+        "certificate_id": certificate["id"], "passphrase": PASSPHRASE.decode()})
+    identifier = api.post(f"{EADMIN}/acts/{act['id']}/transmission").json()["identifier"]
+    prefecture_sandbox.set_status(identifier, 4, at=datetime.now(UTC).date().isoformat())
+    wait_for(lambda: api.get(f"{EADMIN}/acts/{act['id']}").json(),
+             lambda a: a["state"] == "archived")
+    return act["id"], identifier
+
+
+def test_the_prefectures_request_is_kept_and_answered(admin_api, prefecture_sandbox):
+    act_id, identifier = acknowledged_act(admin_api, prefecture_sandbox)
+    prefecture_sandbox.send_message(identifier, "3-1", text="Merci de joindre le plan signé.")
+    def requests(act):
+        return [e["message"] for e in act["history"]
+                if e["message"] and e["message"].get("type") == "3-1"]
+
+    act = wait_for(lambda: admin_api.get(f"{EADMIN}/acts/{act_id}").json(), requests)
+    (request,) = requests(act)
+    assert (request["type"], request["text"]) == ("3-1", "Merci de joindre le plan signé.")
+
+    letter = {"file_name": "plan-signe.pdf", "content": b64(sample_pdf("Plan signé"))}
+    wrong = admin_api.post(f"{EADMIN}/acts/{act_id}/answers", json={
+        "message_id": request["id"], "reply": "4-2", "document": letter})
+    assert wrong.status_code == 422 and "reply" in wrong.json()["errors"], wrong.text
+    answered = admin_api.post(f"{EADMIN}/acts/{act_id}/answers", json={
+        "message_id": request["id"], "reply": "3-2", "document": letter})
+    assert answered.status_code == 201, answered.text
+    assert answered.json()["history"][-1]["message"] == {"answers": request["id"],
+                                                         "reply": "3-2"}
