@@ -24,6 +24,7 @@
 | ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
 | ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as councillors reach it: their convocation links start with it |
 | ``COMMUNS_EADMIN_ROUND_SECONDS`` | ``30`` | how often e-administration asks the prefecture where its acts and PES are |
+| ``COMMUNS_EADMIN_ARCHIVAL_AGENCY`` | ``FRAD034`` | the archives service named in the SEDA packages of archived acts |
 | ``COMMUNS_PREFECTURE_URL`` | the sandbox's | the S2LOW-like platform e-administration posts to |
 | ``COMMUNS_PREFECTURE_LOGIN`` / ``_PASSWORD`` | the sandbox's | its account (HTTP Basic) |
 | ``COMMUNS_PREFECTURE_TIMEOUT`` | ``10`` | seconds e-administration waits for an answer |
@@ -146,6 +147,7 @@ def from_environment(environ=None):
         # http://{WEB_SERVER_ADDRESS}), and how often it follows its transmissions.
         "PUBLIC_URL": environ.get("COMMUNS_PUBLIC_URL") or None,
         "EADMIN_ROUND_SECONDS": float(environ.get("COMMUNS_EADMIN_ROUND_SECONDS") or 30),
+        "EADMIN_ARCHIVAL_AGENCY": environ.get("COMMUNS_EADMIN_ARCHIVAL_AGENCY") or "FRAD034",
         # The prefecture (e-administration): a real platform, or the sandbox `communs run`
         # starts; without either, transmissions wait for one to be configured.
         "PREFECTURE_URL": prefecture_url or (f"http://{prefecture_address}"

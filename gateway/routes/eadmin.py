@@ -48,6 +48,12 @@ class EadminRoutes:
     def certificates(self, request, insee, **_):
         return self.rpc("eadmin", "certificates", insee)
 
+    @route("POST", f"{EADMIN}/certificates/<uuid:certificate_id>/revocation",
+           summary="Revoke a certificate: it signs nothing more", tag="eadmin",
+           response=CertificateSchema, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def revoke_certificate(self, request, insee, certificate_id, **_):
+        return self.rpc("eadmin", "revoke_certificate", insee, str(certificate_id))
+
     @route("POST", f"{EADMIN}/acts",
            summary="Create an act with its PDF, annexes and signature circuit", tag="eadmin",
            body=NewActSchema, response=ActSchema, status=201, roles=ADMIN_OR_AGENT,
@@ -97,6 +103,14 @@ class EadminRoutes:
            response=ArchiveEntrySchema, many=True, roles=ADMIN_OR_AGENT, errors=REFUSALS)
     def archive(self, request, insee, **_):
         return self.rpc("eadmin", "archive", insee)
+
+    @route("GET", f"{EADMIN}/archive/<uuid:act_id>/package",
+           summary="The act's transfer package for the archives: SEDA 2.1 manifest and files",
+           tag="eadmin", roles=ADMIN_OR_AGENT, errors=REFUSALS, media_type="application/zip")
+    def export_archive(self, request, insee, act_id, **_):
+        package = self.rpc("eadmin", "export_archive", insee, str(act_id))
+        return base64.b64decode(package), {
+            "Content-Disposition": f'attachment; filename="archive-{act_id}.zip"'}
 
     @route("GET", f"{EADMIN}/archive/<uuid:act_id>/integrity",
            summary="Check every archived file's fingerprint and the act's signatures",

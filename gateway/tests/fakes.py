@@ -285,6 +285,8 @@ def eadmin_answers():
         "add_session_document": lambda insee, session_id, document: council_session(insee),
         "send_accounting_batch": lambda insee, new: accounting_batch(insee),
         "answer_prefecture": lambda insee, act_id, answer: act(insee, "archived"),
+        "revoke_certificate": lambda insee, certificate_id: certificate(insee),
+        "export_archive": lambda insee, act_id: "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==",
         "accounting_batches": lambda insee: [accounting_batch(insee)],
     }
 

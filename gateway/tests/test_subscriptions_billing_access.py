@@ -151,6 +151,10 @@ CALLS = [
          "answer_prefecture", ADMIN_OR_AGENT, 201,
          json={"message_id": "1", "reply": "3-2",
                "document": {"file_name": "pieces.pdf", "content": "JVBERi0xLjQK"}}),
+    Call("POST", f"/api/v1/communes/{{insee}}/eadmin/certificates/{CERTIFICATE_ID}/revocation",
+         "eadmin", "revoke_certificate", ADMIN_OR_AGENT),
+    Call("GET", f"/api/v1/communes/{{insee}}/eadmin/archive/{ACT_ID}/package", "eadmin",
+         "export_archive", ADMIN_OR_AGENT),
     Call("POST", "/api/v1/communes/{insee}/eadmin/accounting-batches", "eadmin",
          "send_accounting_batch", ADMIN_OR_AGENT, 202, json=NEW_BATCH),
     Call("GET", "/api/v1/communes/{insee}/eadmin/accounting-batches", "eadmin",
@@ -182,7 +186,7 @@ def test_the_table_covers_every_route_of_subscriptions_billing_and_eadmin():
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
                .replace("2023", "{vintage}")
                .replace("2022-000001", "{number}").replace(ACT_ID, "{act_id}")
-               .replace(SESSION_ID, "{session_id}"))
+               .replace(SESSION_ID, "{session_id}").replace(CERTIFICATE_ID, "{certificate_id}"))
               for call in CALLS}
     assert tabled == declared
 

@@ -73,6 +73,12 @@ def certificate_of(session, insee, certificate_id, lock=False):
     return row
 
 
+def revoke_certificate(session, insee, certificate_id):
+    row = certificate_of(session, insee, certificate_id, lock=True)
+    row.revoked = True
+    return row
+
+
 def certificate_view(row, today):
     return {
         "id": row.id,
@@ -205,6 +211,10 @@ def sign(session, store, insee, act_id, signature, today, now):
         raise Conflict(f"The act is {act.state}: its signature circuit is over.")
     step = next((s for s in steps_of(session, act) if s.signed_at is None), None)
     certificate = certificate_of(session, insee, signature["certificate_id"])
+    expected = step.delegate or step.signatory
+    if certificate.holder != expected:
+        raise Invalid({"certificate_id": [
+            f"This certificate is {certificate.holder}'s; the next signature is {expected}'s."]})
     try:
         signing.refuse_unusable(certificate, today, certificate.revoked)
     except Invalid as refusal:
@@ -390,3 +400,23 @@ def message_to_answer(session, act, message_id, reply, replies):
 def answered(session, act, message_id, reply, label, now):
     record(session, act, act.state, now, f"{label} envoyée en réponse.",
            {"answers": message_id, "reply": reply})
+
+
+def export_archive(session, store, insee, act_id, archival_agency, now):
+    """The act's transfer package for the archives (SEDA manifest and files); an altered file
+    stops it rather than leave with a digest it contradicts."""
+    act = act_of(session, insee, act_id)
+    entry = session.get(ArchiveEntry, act.id)
+    if entry is None:
+        raise NotFound("This act is not archived.")
+    commune = MEMBER_COMMUNES[insee]
+    archived = archive.ArchivedAct(
+        identifier=act.identifier, nature=act.nature, number=act.number, subject=act.subject,
+        decided_on=act.decided_on, acknowledged_on=act.acknowledged_on,
+        archived_on=local_date(entry.archived_at), commune_name=commune.name,
+        commune_siren=commune.siren, archival_agency=archival_agency)
+    try:
+        return archive.export_package(archived, entry.files, store, now)
+    except archive.AlteredFile:
+        raise Conflict("An archived file no longer matches its fingerprint: check the "
+                       "archive's integrity before exporting it.") from None

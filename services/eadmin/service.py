@@ -56,6 +56,8 @@ from services.eadmin.transmission import (
 log = get_logger(__name__)
 
 APPLICATION = "eadmin"
+# The archives départementales de l'Hérault, which take the communes' public archives.
+DEFAULT_ARCHIVAL_AGENCY = "FRAD034"
 
 
 class Files(DependencyProvider):
@@ -109,6 +111,14 @@ class EadminService(CommunsService):
                 [registry.certificate_view(c, self.clock.today())
                  for c in registry.certificates_of(session, insee)]
             )
+
+    @rpc
+    def revoke_certificate(self, insee, certificate_id):
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            row = registry.revoke_certificate(session, insee, certificate_id)
+            log.info("certificate.revoked", commune=insee, certificate_id=str(row.id))
+            return CertificateSchema().dump(registry.certificate_view(row, self.clock.today()))
 
     # -- acts
 
@@ -373,6 +383,17 @@ class EadminService(CommunsService):
                 [registry.archive_view(entry, act)
                  for entry, act in registry.archive_of(session, insee)]
             )
+
+    @rpc
+    def export_archive(self, insee, act_id):
+        """The SEDA transfer package of an archived act, base64."""
+        with self.db.transaction() as session:
+            self._subscribed(session, insee)
+            package = registry.export_archive(
+                session, self.files, insee, act_id,
+                self.config.get("EADMIN_ARCHIVAL_AGENCY", DEFAULT_ARCHIVAL_AGENCY),
+                self.clock.now())
+        return base64.b64encode(package).decode("ascii")
 
     @rpc
     def check_archive(self, insee, act_id):

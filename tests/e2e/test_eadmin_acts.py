@@ -5,7 +5,9 @@ the archive is found. Refusals name their field and write nothing; a commune tha
 subscribe to e-administration is refused, naming the subscription."""
 
 import base64
+import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,6 +96,14 @@ def test_an_act_is_signed_transmitted_acknowledged_and_archived_intact(
     assert [(s["signer"], s["intact"], s["valid"]) for s in check["signatures"]] == [
         ("Marie Dupont", True, True)]
 
+    package = admin_api.get(f"{EADMIN}/archive/{act['id']}/package")
+    assert package.status_code == 200, package.text
+    assert package.headers["Content-Type"].startswith("application/zip")
+    with zipfile.ZipFile(io.BytesIO(package.content)) as content:
+        names = content.namelist()
+        assert names[0] == "manifest.xml" and len(names) == 3
+        assert b"ArchiveTransfer" in content.read("manifest.xml")
+
     # One byte flipped in the archived signed PDF is found.
     signed_pdf = next(f for f in entries[0]["files"] if f["role"] == "act")
     stored = next(Path(suite_config["DATA_DIR"]).glob(f"**/{signed_pdf['sha256'][2:]}*"))
@@ -102,12 +112,17 @@ def test_an_act_is_signed_transmitted_acknowledged_and_archived_intact(
     stored.write_bytes(bytes(content))
     check = admin_api.get(f"{EADMIN}/archive/{act['id']}/integrity").json()
     assert (check["intact"], check["altered"]) == (False, ["arrete.pdf"])
+    assert admin_api.get(f"{EADMIN}/archive/{act['id']}/package").status_code == 409
 
 
 def test_refusals_name_their_field_and_write_nothing(admin_api):
     now = datetime.now(UTC)
     expired = register(admin_api, TestAuthority().issue(
-        "Jean Martin", not_before=now - timedelta(days=400), not_after=now - timedelta(days=1)))
+        "Marie Dupont", not_before=now - timedelta(days=400), not_after=now - timedelta(days=1)))
+    someone_else = register(admin_api, TestAuthority().issue("Jean Martin"), holder="Jean Martin")
+    revoked = register(admin_api, TestAuthority().issue("Marie Dupont"))
+    assert admin_api.post(
+        f"{EADMIN}/certificates/{revoked['id']}/revocation").json()["revoked"] is True
     created = admin_api.post(f"{EADMIN}/acts", json=new_act())
     assert created.status_code == 201, created.text
     act_id = created.json()["id"]
@@ -116,6 +131,12 @@ def test_refusals_name_their_field_and_write_nothing(admin_api):
         (admin_api.post(f"{EADMIN}/acts/{act_id}/signatures", json={
             "certificate_id": expired["id"], "passphrase": PASSPHRASE.decode()}),
          "certificate"),
+        (admin_api.post(f"{EADMIN}/acts/{act_id}/signatures", json={
+            "certificate_id": revoked["id"], "passphrase": PASSPHRASE.decode()}),
+         "certificate"),
+        (admin_api.post(f"{EADMIN}/acts/{act_id}/signatures", json={
+            "certificate_id": someone_else["id"], "passphrase": PASSPHRASE.decode()}),
+         "certificate_id"),
         (admin_api.post(f"{EADMIN}/acts", json=new_act()), "number"),  # already used
         (admin_api.post(f"{EADMIN}/acts", json=new_act(number="2022-043")), "number"),
         (admin_api.post(f"{EADMIN}/acts", json=new_act(number="2022_044",
