@@ -28,6 +28,9 @@ EADMIN = "/api/v1/communes/<insee>/eadmin"
 ACT = f"{EADMIN}/acts/<uuid:act_id>"
 SESSION = f"{EADMIN}/sessions/<uuid:session_id>"
 CONVOCATION = "/api/v1/convocations/<token>"
+# Acts, annexes and session documents travel base64 in JSON: a request may carry 32 MiB, some
+# 24 MiB of PDFs (one file may be 20 MiB, acts.MAX_FILE_BYTES).
+FILES_BODY_BYTES = 32 * 1024 * 1024
 # A commune that does not subscribe to e-administration is refused by the service: 403.
 REFUSALS = (403, 404, 409)
 
@@ -35,7 +38,8 @@ REFUSALS = (403, 404, 409)
 class EadminRoutes:
     @route("POST", f"{EADMIN}/certificates",
            summary="Register a signing certificate of the commune (PKCS#12)", tag="eadmin",
-           body=NewCertificateSchema, response=CertificateSchema, status=201,
+           body=NewCertificateSchema, max_body=FILES_BODY_BYTES,
+           response=CertificateSchema, status=201,
            roles=ADMIN_OR_AGENT, errors=REFUSALS)
     def register_certificate(self, request, insee, body, **_):
         return self.rpc("eadmin", "register_certificate", insee, body)
@@ -56,7 +60,8 @@ class EadminRoutes:
 
     @route("POST", f"{EADMIN}/acts",
            summary="Create an act with its PDF, annexes and signature circuit", tag="eadmin",
-           body=NewActSchema, response=ActSchema, status=201, roles=ADMIN_OR_AGENT,
+           body=NewActSchema, max_body=FILES_BODY_BYTES,
+           response=ActSchema, status=201, roles=ADMIN_OR_AGENT,
            errors=REFUSALS)
     def create_act(self, request, principal, insee, body, **_):
         act = self.rpc("eadmin", "create_act", insee, body, created_by=principal.id)
@@ -94,7 +99,8 @@ class EadminRoutes:
     @route("POST", f"{ACT}/answers",
            summary="Answer a message of the prefecture about the act (additional documents, "
                    "observations)",
-           tag="eadmin", body=NewAnswerSchema, response=ActSchema, status=201,
+           tag="eadmin", body=NewAnswerSchema, max_body=FILES_BODY_BYTES,
+           response=ActSchema, status=201,
            roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
     def answer_prefecture(self, request, insee, act_id, body, **_):
         return self.rpc("eadmin", "answer_prefecture", insee, str(act_id), body)
@@ -122,7 +128,8 @@ class EadminRoutes:
 
     @route("POST", f"{EADMIN}/sessions",
            summary="Prepare a council session: agenda, documents, councillors", tag="eadmin",
-           body=NewSessionSchema, response=SessionSchema, status=201, roles=ADMIN_OR_AGENT,
+           body=NewSessionSchema, max_body=FILES_BODY_BYTES,
+           response=SessionSchema, status=201, roles=ADMIN_OR_AGENT,
            errors=(*REFUSALS, 503))
     def create_session(self, request, insee, body, **_):
         created = self.rpc("eadmin", "create_session", insee, body)
@@ -145,7 +152,8 @@ class EadminRoutes:
     @route("POST", f"{SESSION}/documents",
            summary="Add a document to the session; after the convocations it is time-stamped "
                    "and announced to each councillor",
-           tag="eadmin", body=FileSchema, response=SessionSchema, status=201,
+           tag="eadmin", body=FileSchema, max_body=FILES_BODY_BYTES,
+           response=SessionSchema, status=201,
            roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
     def add_session_document(self, request, insee, session_id, body, **_):
         return self.rpc("eadmin", "add_session_document", insee, str(session_id), body)
@@ -170,7 +178,8 @@ class EadminRoutes:
 
     @route("POST", f"{EADMIN}/accounting-batches",
            summary="Send a bordereau of titres or mandats to the public accountant (PES Aller)",
-           tag="eadmin", body=NewAccountingBatchSchema, response=AccountingBatchSchema,
+           tag="eadmin", body=NewAccountingBatchSchema, max_body=FILES_BODY_BYTES,
+           response=AccountingBatchSchema,
            status=202, roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 503))
     def send_accounting_batch(self, request, insee, body, **_):
         return self.rpc("eadmin", "send_accounting_batch", insee, body)
