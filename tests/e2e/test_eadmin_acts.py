@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfWriter
 
 import demo
 from services.eadmin.tests.pki import PASSPHRASE, TestAuthority, sample_pdf
@@ -218,3 +219,16 @@ def test_the_prefectures_request_is_kept_and_answered(admin_api, prefecture_sand
     assert answered.status_code == 201, answered.text
     assert answered.json()["history"][-1]["message"] == {"answers": request["id"],
                                                          "reply": "3-2"}
+
+
+def test_an_act_of_several_mebibytes_goes_through_the_gateway_and_the_bus(admin_api):
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Subject": "x" * (3 * 1024 * 1024)})
+    output = io.BytesIO()
+    writer.write(output)
+    created = admin_api.post(f"{EADMIN}/acts",
+                             json=new_act(number="2022_060", content=output.getvalue()))
+    assert created.status_code == 201, created.text
+    (document,) = [f for f in created.json()["files"] if f["role"] == "act"]
+    assert document["size"] == len(output.getvalue()) > 3 * 1024 * 1024
