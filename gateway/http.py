@@ -71,6 +71,8 @@ class RouteSpec:
     media_type: str = JSON
     # Routes that take files (base64 in JSON) accept more than the suite's default.
     max_body: int = MAX_BODY_BYTES
+    # A body whose every field is optional may be left out: it then reads as ``{}``.
+    body_required: bool = True
 
     @property
     def openapi_path(self):
@@ -156,6 +158,14 @@ def json_response(payload, status=200, headers=None):
     )
 
 
+def _is_empty(request):
+    """No body at all (a chunked one included); one too large is left to ``read_json_body``."""
+    try:
+        return not request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return False
+
+
 def read_json_body(request, max_bytes=MAX_BODY_BYTES):
     """The request's JSON: 400 if it is not JSON, 413 if too large, 415 if sent as another type."""
     content_type = request.mimetype
@@ -191,7 +201,7 @@ def declared_headers(schema, request):
 
 def route(method, path, *, summary, tag, body=None, query=None, headers=None, response=None,
           many=False, status=200, public=False, roles=(), errors=(), media_type=JSON,
-          max_body=MAX_BODY_BYTES):
+          max_body=MAX_BODY_BYTES, body_required=True):
     """Declare a gateway route; the method receives ``(request, principal, body, query,
     headers, **path)`` — ``body`` is the validated JSON as sent, ``headers`` the request
     headers declared by the ``headers`` schema, loaded — and returns the JSON of the
@@ -199,7 +209,7 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
     spec = RouteSpec(method, path, summary, tag, body=body, query=query, headers=headers,
                      response=response, many=many, status=status, public=public,
                      roles=tuple(roles), errors=tuple(errors), media_type=media_type,
-                     max_body=max_body)
+                     max_body=max_body, body_required=body_required)
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -212,7 +222,10 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
                 # Another commune's data does not exist for this caller: 404, never 403 —
                 # the same answer as for a code that is no member commune at all.
                 raise NotFound("No such commune in your reach.")
-            wire_body = read_json_body(request, spec.max_body) if body else None
+            wire_body = None
+            if body:
+                wire_body = ({} if not spec.body_required and _is_empty(request)
+                             else read_json_body(request, spec.max_body))
             if body:
                 # Checked here so a bad request never reaches a service; forwarded as sent,
                 # since the wire format is the contract and the service loads it again.

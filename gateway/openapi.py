@@ -123,7 +123,7 @@ def _operation(operation_id, route):
         operation["parameters"] = parameters
     if route.body:
         operation["requestBody"] = {
-            "required": True,
+            "required": route.body_required,
             "content": {"application/json": {"schema": route.body}},
         }
     return operation

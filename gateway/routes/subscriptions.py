@@ -133,7 +133,8 @@ class SubscriptionsRoutes:
            summary="Notify the termination of the convention; accepted with its effective "
                    "date, or refused with the rule it breaks",
            tag="subscriptions", body=NewTerminationSchema, response=TerminationSchema,
-           status=201, roles=ADMIN_OR_AGENT)
+           status=201, roles=ADMIN_OR_AGENT,
+           body_required=False)
     def notify_termination(self, request, principal, insee, body, **_):
         termination = self.rpc("subscriptions", "notify_termination", insee, body,
                                filed_by=filer(principal))

@@ -148,6 +148,15 @@ def test_a_termination_is_notified_by_its_filer(gateway, api, agent_headers, fak
         {"filed_by": {"id": AGENT_ID, "role": "commune_agent"}})]
 
 
+def test_a_termination_needs_no_body_at_all(gateway, api, agent_headers, fake_subscriptions):
+    answer = api.post(f"/api/v1/communes/{LAVERUNE}/termination", headers=agent_headers)
+    assert answer.status_code == 201, answer.text
+    assert fake_subscriptions.called("notify_termination")[0][1] == (LAVERUNE, {})
+    broken = api.post(f"/api/v1/communes/{LAVERUNE}/termination",
+                      headers={**agent_headers, "Content-Type": "application/json"}, data="{")
+    assert broken.status_code == 400, broken.text
+
+
 def test_a_termination_received_on_a_non_date_is_422(gateway, api, admin_headers,
                                                      fake_subscriptions):
     answer = api.post(f"/api/v1/communes/{LAVERUNE}/termination", headers=admin_headers,
