@@ -151,14 +151,13 @@ class ChorusSandbox(SandboxApp):
         ], step_seconds, fault_seconds, now)
 
     def reset(self):
+        super().reset()
         with self._lock:
             self._tokens = {}
             self._flows = {}
             self._invoices = {}
-            self._faults = []
             self._deposits = Counter()
             self._duplicates = Counter()
-            self._calls = Counter()
             self._tokens_issued = 0
             self._next_invoice_id = 1001
             self._next_flow = 1

@@ -117,15 +117,14 @@ class PrefectureSandbox(SandboxApp):
         ], step_seconds, fault_seconds, now)
 
     def reset(self):
+        super().reset()
         with self._lock:
             self._acts = {}
             self._documents = {}
             self._replies = []
             self._pes = {}
-            self._faults = []
             self._posts = Counter()
             self._refused = []
-            self._calls = Counter()
             self._acquit = (True, ())
             self._next_id = 1001
 

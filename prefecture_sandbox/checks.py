@@ -1,6 +1,7 @@
 """What the local prefecture checks in an @ctes archive before taking it, as S2LOW does on
 import (libriciel/s2low › ActesEnvelope.class.php: ``importArchiveFile``, ``processXMLEnvelope``):
-a gzipped tar named ``XXX-EACT--SIREN--DATE-N.tar.gz`` holding its envelope ``EACT--….xml``,
+a gzipped tar named ``OPR-EACT--SIREN--DATE-N.tar.gz`` (OPR: the operator's three-letter code,
+SLO for ours) holding its envelope ``EACT--….xml``,
 well-formed, rooted ``EnveloppeCLMISILL`` in the @ctes namespace, whose forms are there and
 are ``Acte`` messages named ``DPT-SIREN-DATE-NUMBER-NATURE-1-1_0.xml`` for the envelope's SIREN,
 with every file they name in the archive."""

@@ -5,13 +5,14 @@ JSON and time helpers of their control APIs. Serving and starting them is
 ``servicekit.sandboxes``; what each one answers on its outside system's routes is its own.
 
 A subclass gives ``OPERATIONS`` and ``FAULTS`` (what ``/_sandbox/faults`` accepts), its own
-rules, and ``reset()``, which must set ``_faults`` and ``_calls`` under the lock.
+rules, and ``reset()``, which sets its own state after this class's.
 """
 
 import hmac
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -84,7 +85,11 @@ class SandboxApp:
         ])
 
     def reset(self):
-        raise NotImplementedError
+        """Forget everything: the faults and call counts here, a subclass's own state in its
+        override, which calls this first."""
+        with self._lock:
+            self._faults = []
+            self._calls = Counter()
 
     def __call__(self, environ, start_response):
         request = Request(environ)
