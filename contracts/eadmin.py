@@ -9,8 +9,18 @@ from marshmallow import fields, validate
 from contracts.fields import Money
 from contracts.identity import StrictSchema
 
-NATURES = ("DE", "AR", "AI", "CC", "BF", "AU")
+# The @ctes natures of an act, in @ctes order (CodeNatureActe 1 to 6).
+NATURES = {
+    "DE": "Délibération",
+    "AR": "Acte réglementaire",
+    "AI": "Acte individuel",
+    "CC": "Contrat, convention et avenant",
+    "BF": "Document budgétaire et financier",
+    "AU": "Autre",
+}
+# S2LOW (ActesTransaction): 1 to 15 capitals, digits or underscores, never one at either end.
 ACT_NUMBER_PATTERN = r"^([A-Z0-9][A-Z0-9_]{0,13})?[A-Z0-9]$"
+# The prefecture's nomenclature: a matter 1-9, then up to four sub-levels of 1-99 ("7.1.2").
 CLASSIFICATION_PATTERN = r"^[1-9](\.[1-9][0-9]?){0,4}$"
 MAX_SUBJECT = 499
 
@@ -88,7 +98,7 @@ class NewActSchema(StrictSchema):
             error="1 to 15 capital letters, digits or _ (not at either end), as @ctes wants.",
         ),
     )
-    nature = fields.String(required=True, validate=validate.OneOf(NATURES))
+    nature = fields.String(required=True, validate=validate.OneOf(tuple(NATURES)))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=MAX_SUBJECT))
     classification = fields.String(
         required=True,

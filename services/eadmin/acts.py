@@ -13,25 +13,12 @@ from io import BytesIO
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from contracts.eadmin import NATURES
 from contracts.errors import Invalid
 
-NATURES = {
-    "DE": "Délibération",
-    "AR": "Acte réglementaire",
-    "AI": "Acte individuel",
-    "CC": "Contrat, convention et avenant",
-    "BF": "Document budgétaire et financier",
-    "AU": "Autre",
-}
 # @ctes numbers the natures 1 to 6 in its envelopes and messages (CodeNatureActe).
 NATURE_NUMBERS = {code: number for number, code in enumerate(NATURES, start=1)}
 INDIVIDUAL = "AI"
-
-# S2LOW (ActesTransaction): 1 to 15 capitals, digits or underscores, never one at either end.
-ACT_NUMBER_PATTERN = r"^([A-Z0-9][A-Z0-9_]{0,13})?[A-Z0-9]$"
-MAX_SUBJECT = 499
-# The prefecture's nomenclature: a matter 1-9, then up to four sub-levels of 1-99 ("7.1.2").
-CLASSIFICATION_PATTERN = r"^[1-9](\.[1-9][0-9]?){0,4}$"
 
 MIB = 1024 * 1024
 # @ctes caps an act with its annexes at 157.29 MB (Pastell's check), i.e. 150 MiB exactly.

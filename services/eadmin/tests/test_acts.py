@@ -8,6 +8,7 @@ from io import BytesIO
 import pytest
 from pypdf import PdfWriter
 
+from contracts.eadmin import ACT_NUMBER_PATTERN, CLASSIFICATION_PATTERN, NATURES
 from contracts.errors import Invalid
 from services.eadmin import acts
 from services.eadmin.tests.pki import sample_pdf
@@ -33,7 +34,7 @@ def _encrypted_pdf():
 
 def test_the_six_natures_are_numbered_as_actes_numbers_them():
     assert acts.NATURE_NUMBERS == {"DE": 1, "AR": 2, "AI": 3, "CC": 4, "BF": 5, "AU": 6}
-    assert acts.NATURES["AI"] == "Acte individuel"
+    assert NATURES["AI"] == "Acte individuel"
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,7 @@ def test_the_six_natures_are_numbered_as_actes_numbers_them():
     ],
 )
 def test_the_act_number_follows_the_actes_pattern(number, valid):
-    assert bool(re.match(acts.ACT_NUMBER_PATTERN, number)) is valid
+    assert bool(re.match(ACT_NUMBER_PATTERN, number)) is valid
 
 
 @pytest.mark.parametrize(
@@ -76,7 +77,7 @@ def test_the_act_number_follows_the_actes_pattern(number, valid):
     ],
 )
 def test_the_classification_code_has_up_to_five_levels(code, valid):
-    assert bool(re.match(acts.CLASSIFICATION_PATTERN, code)) is valid
+    assert bool(re.match(CLASSIFICATION_PATTERN, code)) is valid
 
 
 def test_the_size_caps_are_the_actes_total_and_ours_per_file():
