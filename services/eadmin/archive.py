@@ -8,90 +8,21 @@ DAF/DPACI/RES/2009/018 (acts and deliberations) and DAF/DPACI/RES/2008/008 (the 
 accounting pieces). None of them is destroyed without the visa of the director of the archives
 départementales (L212-2, R212-14): the approval is recorded with the destruction.
 
-Pure module apart from ``FileStore``, which owns a directory; the service keeps the entries.
+Pure module; the files live in a ``servicekit.files.FileStore``, the entries in the service.
 """
 
-import hashlib
 import mimetypes
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
-from pathlib import Path
 
 from lxml import etree
 from lxml.builder import ElementMaker
 
 from contracts.errors import Conflict
 from services.eadmin.acts import NATURES
-
-SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-
-
-def fingerprint(content):
-    """The SHA-256 of ``content``, in lowercase hex: a file's name in the store and its
-    MessageDigest in a SEDA manifest."""
-    return hashlib.sha256(content).hexdigest()
-
-
-class AlteredFile(Exception):
-    """A stored file no longer hashes to its name: a byte changed since it was archived."""
-
-
-class FileStore:
-    """Files named by their SHA-256 under ``root``: ``root/ab/cdef…`` for ``abcdef…`` (the first
-    two hex digits as a directory, so that no directory holds more than a few thousand files).
-
-    Write once: the same content is stored once, and a stored file is never rewritten, so that
-    an alteration stays visible to ``verify`` rather than being papered over by a new upload.
-    """
-
-    def __init__(self, root):
-        self.root = Path(root)
-
-    def put(self, content):
-        """Store ``content``; returns its fingerprint. The file appears complete or not at all:
-        written to a temporary file beside it, flushed to disk, then renamed."""
-        sha256 = fingerprint(content)
-        path = self._path(sha256)
-        if path.exists():
-            return sha256
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", delete=False) as tmp:
-            tmp.write(content)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
-        return sha256
-
-    def get(self, sha256):
-        """The content named ``sha256``. Raises ``AlteredFile`` if it no longer matches its
-        fingerprint (an altered act must not be signed, sent or exported as if intact) and
-        ``FileNotFoundError`` if it is missing."""
-        content = self._path(sha256).read_bytes()
-        if fingerprint(content) != sha256:
-            raise AlteredFile(f"{sha256} no longer matches its content")
-        return content
-
-    def verify(self, sha256):
-        """Whether the file is present and still hashes to its name: any altered byte, or a
-        missing file, makes it False."""
-        try:
-            self.get(sha256)
-        except (AlteredFile, FileNotFoundError):
-            return False
-        return True
-
-    def _path(self, sha256):
-        # The name comes from the database; refusing anything but a fingerprint keeps a
-        # corrupted row from reading outside the store.
-        if not SHA256_PATTERN.match(sha256):
-            raise ValueError(f"not a SHA-256 fingerprint: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:]
-
 
 # -- retention (R4) -----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The e-administration database: each commune's signing certificates, its acts with their
 files, signature circuit and transmission to the prefecture, and the archive. File contents
-live in a content-addressed store beside the database (``archive.FileStore``); rows keep their
-SHA-256."""
+live in a content-addressed store beside the database (``servicekit.files.FileStore``); rows
+keep their SHA-256."""
 
 import uuid
 from datetime import date

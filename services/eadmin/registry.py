@@ -13,6 +13,7 @@ from contracts.communes import MEMBER_COMMUNES
 from contracts.eadmin import ACKNOWLEDGED, ARCHIVED, DRAFT, REFUSED, SIGNED, TRANSMITTED
 from contracts.errors import Conflict, Invalid, NotFound
 from servicekit.clock import LEGAL_TIME_ZONE
+from servicekit.files import AlteredFile
 from services.eadmin import actes, acts, archive, signing
 from services.eadmin.models import (
     Act,
@@ -417,6 +418,6 @@ def export_archive(session, store, insee, act_id, archival_agency, now):
         commune_siren=commune.siren, archival_agency=archival_agency)
     try:
         return archive.export_package(archived, entry.files, store, now)
-    except archive.AlteredFile:
+    except AlteredFile:
         raise Conflict("An archived file no longer matches its fingerprint: check the "
                        "archive's integrity before exporting it.") from None

@@ -36,6 +36,7 @@ from contracts.subscriptions import population_vintage_for
 from servicekit import subscribed
 from servicekit.config import data_dir
 from servicekit.database import Database
+from servicekit.files import FileStore
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
 from servicekit.outbox import Outbox
@@ -43,7 +44,7 @@ from servicekit.rpc import call as rpc_call
 from servicekit.service import CommunsService, rpc
 from servicekit.timer import timer
 from servicekit.validation import load
-from services.eadmin import accounting, acts, archive, registry, sessions
+from services.eadmin import accounting, acts, registry, sessions
 from services.eadmin.mail import Mailer
 from services.eadmin.models import Act, Base
 from services.eadmin.transmission import (
@@ -64,7 +65,7 @@ class Files(DependencyProvider):
     """The content-addressed store of the service's files, under its data dir."""
 
     def setup(self):
-        self.store = archive.FileStore(data_dir(self.container.config) / "eadmin" / "files")
+        self.store = FileStore(data_dir(self.container.config) / "eadmin" / "files")
 
     def get_dependency(self, worker_ctx):
         return self.store

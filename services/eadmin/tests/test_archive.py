@@ -2,7 +2,6 @@
 2008/008), destruction only with the archives départementales' visa (Code du patrimoine L212-2,
 R212-14), and the SEDA 2.1 transfer package."""
 
-import hashlib
 import zipfile
 from datetime import UTC, date, datetime
 from io import BytesIO
@@ -11,16 +10,14 @@ import pytest
 from lxml import etree
 
 from contracts.errors import Conflict
+from servicekit.files import AlteredFile, FileStore, fingerprint
 from services.eadmin.archive import (
     ACCOUNTING,
     RETENTION,
-    AlteredFile,
     ArchivedAct,
     DestructionApproval,
-    FileStore,
     destroy_after,
     export_package,
-    fingerprint,
     may_destroy,
     seda_manifest,
 )
@@ -54,63 +51,6 @@ def _files(act=ACT_PDF, annex=ANNEX_PDF):
 
 def _visa(visa_on):
     return DestructionApproval("Marie Durand, archiviste", "AD34-ELIM-2034-017", visa_on)
-
-
-# -- fingerprints and the file store ----------------------------------------------------------
-
-
-def test_the_fingerprint_is_the_sha256_in_hex():
-    assert fingerprint(b"abc") == hashlib.sha256(b"abc").hexdigest()
-    assert fingerprint(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-
-def test_a_stored_file_is_named_by_its_fingerprint_and_read_back(tmp_path):
-    store = FileStore(tmp_path)
-    sha256 = store.put(ACT_PDF)
-    assert sha256 == fingerprint(ACT_PDF)
-    assert (tmp_path / sha256[:2] / sha256[2:]).read_bytes() == ACT_PDF
-    assert store.get(sha256) == ACT_PDF
-    assert store.verify(sha256)
-
-
-def test_the_same_content_is_stored_once_and_no_temporary_file_stays(tmp_path):
-    store = FileStore(tmp_path)
-    assert store.put(ACT_PDF) == store.put(ACT_PDF)
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [fingerprint(ACT_PDF)[2:]]
-
-
-@pytest.mark.parametrize("position", [0, 9, len(ACT_PDF) - 1])
-def test_flipping_any_byte_is_detected(tmp_path, position):
-    store = FileStore(tmp_path)
-    sha256 = store.put(ACT_PDF)
-    path = tmp_path / sha256[:2] / sha256[2:]
-    altered = bytearray(ACT_PDF)
-    altered[position] ^= 0x01
-    path.write_bytes(bytes(altered))
-    assert not store.verify(sha256)
-    with pytest.raises(AlteredFile):
-        store.get(sha256)
-
-
-def test_storing_again_does_not_hide_an_alteration(tmp_path):
-    store = FileStore(tmp_path)
-    sha256 = store.put(ACT_PDF)
-    (tmp_path / sha256[:2] / sha256[2:]).write_bytes(ACT_PDF + b"\n")
-    store.put(ACT_PDF)
-    assert not store.verify(sha256)
-
-
-def test_a_missing_file_fails_verification(tmp_path):
-    store = FileStore(tmp_path)
-    assert not store.verify(fingerprint(b"never stored"))
-    with pytest.raises(FileNotFoundError):
-        store.get(fingerprint(b"never stored"))
-
-
-@pytest.mark.parametrize("name", ["../../etc/passwd", "ABC", fingerprint(b"x").upper(), ""])
-def test_only_a_fingerprint_names_a_file(tmp_path, name):
-    with pytest.raises(ValueError):
-        FileStore(tmp_path).verify(name)
 
 
 # -- retention --------------------------------------------------------------------------------
