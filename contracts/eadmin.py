@@ -1,12 +1,9 @@
 """Payloads of the e-administration service: signing certificates, acts with their files and
 signature circuit, their transmission to the prefecture (@ctes), and the archive."""
 
-import base64
-import binascii
-
 from marshmallow import fields, validate
 
-from contracts.fields import Money
+from contracts.fields import Base64Bytes, Money
 from contracts.identity import StrictSchema
 
 # The @ctes natures of an act, in @ctes order (CodeNatureActe 1 to 6).
@@ -31,22 +28,6 @@ ACKNOWLEDGED = "acknowledged"
 REFUSED = "refused"
 ARCHIVED = "archived"
 ACT_STATES = (DRAFT, SIGNED, TRANSMITTED, ACKNOWLEDGED, REFUSED, ARCHIVED)
-
-
-class Base64Bytes(fields.String):
-    """Bytes sent as standard base64 in JSON."""
-
-    default_error_messages = {"not_base64": "Not base64 content."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise self.make_error("not_base64") from None
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else base64.b64encode(value).decode("ascii")
 
 
 class NewCertificateSchema(StrictSchema):

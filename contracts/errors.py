@@ -9,6 +9,7 @@
     ├── PayloadTooLarge       413
     ├── UnsupportedMediaType  415  the body is not sent as JSON
     ├── Invalid               422  fields fail validation; ``errors`` maps field → messages
+    │   └── InvalidRows       422  a file's rows fail their schema; ``rows``: row, column, reason
     ├── TooManyRequests       429  throttled; ``retry_after`` in seconds
     └── ServiceUnavailable    503  a service did not answer in time
 
@@ -73,6 +74,28 @@ class Invalid(CommunsError):
         Exception.__init__(self, errors, self.detail)
 
 
+class InvalidRows(Invalid):
+    """An uploaded table refused whole: ``errors`` names the field that carried the file,
+    ``rows`` lists the first errors found (row number as a spreadsheet shows it, the header
+    being row 1; the column, or None for the whole row; the reason) and ``error_count`` says
+    how many there were in all."""
+
+    def __init__(self, errors, detail, rows, error_count):
+        self.errors = errors
+        self.detail = detail
+        # Nameko carries every argument as text: row numbers and the count come back as
+        # strings, a missing column as "None".
+        self.rows = [
+            {"row": int(row), "column": None if column in (None, "None") else column,
+             "reason": reason}
+            for row, column, reason in rows
+        ]
+        self.error_count = int(error_count)
+        Exception.__init__(self, errors, detail,
+                           [[r["row"], r["column"], r["reason"]] for r in self.rows],
+                           self.error_count)
+
+
 class TooManyRequests(CommunsError):
     status = 429
     title = "Too many requests"
@@ -99,6 +122,7 @@ ALL_ERRORS = (
     PayloadTooLarge,
     UnsupportedMediaType,
     Invalid,
+    InvalidRows,
     TooManyRequests,
     ServiceUnavailable,
 )

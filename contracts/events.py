@@ -121,14 +121,16 @@ CONVENTION_AMENDED = EventType(
 # Each application service learns from these whether a commune may use it.
 SUBSCRIPTION_CHANGED = EventType(
     "subscriptions", "subscription.changed", 1, SubscriptionChangedSchema,
-    (*_billing("on_subscription_changed"), Subscriber("eadmin", "on_subscription_changed")),
+    (*_billing("on_subscription_changed"), Subscriber("eadmin", "on_subscription_changed"),
+     Subscriber("opendata", "on_subscription_changed")),
 )
 COMMUNE_UPDATED = EventType(
     "subscriptions", "commune.updated", 1, CommuneUpdatedSchema, _billing("on_commune_updated"),
 )
 CONVENTION_TERMINATED = EventType(
     "subscriptions", "convention.terminated", 1, ConventionTerminatedSchema,
-    (*_billing("on_convention_terminated"), Subscriber("eadmin", "on_convention_terminated")),
+    (*_billing("on_convention_terminated"), Subscriber("eadmin", "on_convention_terminated"),
+     Subscriber("opendata", "on_convention_terminated")),
 )
 
 
@@ -209,6 +211,51 @@ TITLE_ACCEPTED = EventType("billing", "title.accepted", 1, TitleAcceptedSchema)
 TITLE_PAID = EventType("billing", "title.paid", 1, TitlePaidSchema)
 TITLE_OVERDUE = EventType("billing", "title.overdue", 1, TitleOverdueSchema)
 
+# -- procurement
+
+# The contract's essential data (données essentielles de la commande publique, DECP: arrêté du
+# 22 décembre 2022, schema 139bercy/format-commande-publique 2.0), which the buyer publishes.
+CONTRACT_NATURES = ("Marché", "Marché de partenariat", "Marché de défense ou de sécurité")
+PRICE_FORMS = ("Ferme", "Actualisable", "Révisable")
+HOLDER_ID_TYPES = ("SIRET", "TVA", "TAHITI", "RIDET", "FRWF", "IREP", "UE", "HORS-UE")
+PLACE_CODE_TYPES = ("Code postal", "Code commune", "Code arrondissement", "Code canton",
+                    "Code département", "Code région", "Code pays")
+
+
+class ContractHolderSchema(Schema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    id_type = fields.String(required=True, validate=validate.OneOf(HOLDER_ID_TYPES))
+
+
+class ContractAwardedSchema(Schema):
+    contract_id = fields.String(required=True, validate=validate.Length(min=1, max=16),
+                                metadata={"description": "the buyer's own number (DECP id)"})
+    commune = InseeCode(required=True, allow_none=True,
+                        metadata={"description": "None when the Metropole buys"})
+    buyer_kind = fields.String(required=True,
+                               validate=validate.OneOf(("commune", "ccas", "metropole")))
+    buyer_siret = fields.String(required=True, validate=validate.Regexp(r"^\d{14}$"))
+    buyer_name = fields.String(required=True)
+    nature = fields.String(required=True, validate=validate.OneOf(CONTRACT_NATURES))
+    object = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    cpv = fields.String(required=True, validate=validate.Regexp(r"^\d{8}-\d$"))
+    procedure = fields.String(required=True)
+    place_code = fields.String(required=True)
+    place_type = fields.String(required=True, validate=validate.OneOf(PLACE_CODE_TYPES))
+    duration_months = fields.Integer(required=True, validate=validate.Range(min=1))
+    notified_on = fields.Date(required=True)
+    published_on = fields.Date(required=True)
+    amount = Money(required=True, metadata={"description": "net of tax"})
+    price_form = fields.String(required=True, validate=validate.OneOf(PRICE_FORMS))
+    holders = fields.List(fields.Nested(ContractHolderSchema), required=True,
+                          validate=validate.Length(min=1))
+
+
+CONTRACT_AWARDED = EventType(
+    "procurement", "contract.awarded", 1, ContractAwardedSchema,
+    (Subscriber("opendata", "on_contract_awarded"),),
+)
+
 EVENT_TYPES = {
     event.name: event
     for event in (
@@ -227,6 +274,7 @@ EVENT_TYPES = {
         TITLE_ACCEPTED,
         TITLE_PAID,
         TITLE_OVERDUE,
+        CONTRACT_AWARDED,
     )
 }
 

@@ -1,5 +1,7 @@
 """Field types that carry a rule of the domain, so every schema spells it the same way."""
 
+import base64
+import binascii
 import re
 from decimal import Decimal
 
@@ -67,3 +69,19 @@ class ApplicationCode(fields.String):
             ),
             **kwargs,
         )
+
+
+class Base64Bytes(fields.String):
+    """Bytes sent as standard base64 in JSON."""
+
+    default_error_messages = {"not_base64": "Not base64 content."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise self.make_error("not_base64") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else base64.b64encode(value).decode("ascii")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from eventlet.event import Event
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -192,6 +192,15 @@ class NoQueryParameters(Schema):
     have is refused (422 naming it), never silently ignored."""
 
 
+def query_arguments(schema, request):
+    """The query string as the schema reads it: a ``List`` field takes every value of its
+    repeated parameter (``?filter=a&filter=b``), any other the single value given."""
+    lists = {field.data_key or name for name, field in schema.fields.items()
+             if isinstance(field, fields.List)}
+    return {key: request.args.getlist(key) if key in lists else request.args[key]
+            for key in request.args}
+
+
 def declared_headers(schema, request):
     """The request headers ``schema`` declares (a field's ``data_key`` is the header's name):
     every request carries others (Host, User-Agent…) that are none of the route's business."""
@@ -230,7 +239,8 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
                 # Checked here so a bad request never reaches a service; forwarded as sent,
                 # since the wire format is the contract and the service loads it again.
                 load(body(), wire_body)
-            loaded_query = load((query or NoQueryParameters)(), request.args.to_dict())
+            query_schema = (query or NoQueryParameters)()
+            loaded_query = load(query_schema, query_arguments(query_schema, request))
             loaded_headers = None
             if headers:
                 header_schema = headers()
@@ -238,6 +248,9 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
             result = fn(self, request, principal=principal, body=wire_body,
                         query=loaded_query if query else None, headers=loaded_headers,
                         **path_values)
+            if isinstance(result, Response):
+                # A stream (an export) the method built itself.
+                return result
             response_headers = None
             if isinstance(result, tuple):
                 result, response_headers = result

@@ -5,7 +5,7 @@ import json
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from contracts.errors import ALL_ERRORS, CommunsError, Invalid, TooManyRequests
+from contracts.errors import ALL_ERRORS, CommunsError, Invalid, InvalidRows, TooManyRequests
 
 PROBLEM_TYPE_BASE = "https://communs.montpellier3m.fr/problems/"
 UNEXPECTED = "The request could not be completed; the error is logged with its request id."
@@ -31,6 +31,9 @@ def problem(status, title, detail, type_name=None, **extra):
 
 def problem_from_exception(error):
     """The problem response an exception deserves; unexpected ones say nothing of inside."""
+    if isinstance(error, InvalidRows):
+        return problem(error.status, error.title, error.detail, "invalid", errors=error.errors,
+                       rows=error.rows, error_count=error.error_count)
     if isinstance(error, Invalid):
         return problem(error.status, error.title, error.detail, "invalid", errors=error.errors)
     if isinstance(error, TooManyRequests):

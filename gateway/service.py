@@ -27,6 +27,7 @@ from gateway.http import route
 from gateway.openapi import build_openapi
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.eadmin import EadminRoutes
+from gateway.routes.opendata import OpendataRoutes
 from gateway.routes.subscriptions import SubscriptionsRoutes
 from gateway.routes.titles import TitleRoutes
 from servicekit.logging import LoggingContext
@@ -39,7 +40,8 @@ class LoginEventsQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class GatewayService(SubscriptionsRoutes, BillingRoutes, TitleRoutes, EadminRoutes):
+class GatewayService(SubscriptionsRoutes, BillingRoutes, TitleRoutes, EadminRoutes,
+                     OpendataRoutes):
     name = "gateway"
 
     config = Config()

@@ -22,7 +22,7 @@
 | ``COMMUNS_CHORUS_SANDBOX`` | ``true`` without an API URL | ``communs run`` starts the sandbox |
 | ``COMMUNS_CHORUS_SANDBOX_ADDRESS`` | ``127.0.0.1:8090`` | where the sandbox listens |
 | ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
-| ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as councillors reach it: their convocation links start with it |
+| ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as the public reaches it: convocation links and the open data catalogue start with it |
 | ``COMMUNS_EADMIN_ROUND_SECONDS`` | ``30`` | how often e-administration asks the prefecture where its acts and PES are |
 | ``COMMUNS_EADMIN_ARCHIVAL_AGENCY`` | ``FRAD034`` | the archives service named in the SEDA packages of archived acts |
 | ``COMMUNS_PREFECTURE_URL`` | the sandbox's | the S2LOW-like platform e-administration posts to |
@@ -82,6 +82,13 @@ PREFECTURE_SANDBOX_CREDENTIALS = {
 
 def data_dir(config):
     return Path(config.get("DATA_DIR") or "./var").resolve()
+
+
+def public_url(config):
+    """The gateway's address as the public reaches it, for the links the suite hands out
+    (convocations, the open data catalogue)."""
+    return (config.get("PUBLIC_URL")
+            or f"http://{config.get('WEB_SERVER_ADDRESS', DEFAULT_HTTP_ADDRESS)}")
 
 
 def database_url(config, service):

@@ -8,6 +8,7 @@ from contracts.errors import (
     ALL_ERRORS,
     CommunsError,
     Invalid,
+    InvalidRows,
     NotFound,
     TooManyRequests,
 )
@@ -17,7 +18,8 @@ def over_the_wire(error):
     return deserialize(serialize(error))
 
 
-@pytest.mark.parametrize("error_class", [e for e in ALL_ERRORS if e not in (Invalid, TooManyRequests)])
+@pytest.mark.parametrize("error_class", [e for e in ALL_ERRORS
+                                         if e not in (Invalid, InvalidRows, TooManyRequests)])
 def test_each_error_keeps_its_class_and_detail(error_class):
     received = over_the_wire(error_class("Nothing here."))
     assert type(received) is error_class
@@ -43,6 +45,20 @@ def test_too_many_requests_keeps_its_delay_as_a_number():
 
 
 def test_statuses_are_distinct_and_http():
-    statuses = [e.status for e in ALL_ERRORS]
+    # InvalidRows is an Invalid with more to say: the same problem, the same status.
+    statuses = [e.status for e in ALL_ERRORS if e is not InvalidRows]
     assert len(set(statuses)) == len(statuses)
     assert all(400 <= s < 600 for s in statuses)
+
+
+def test_invalid_rows_keep_their_numbers_and_columns():
+    received = over_the_wire(InvalidRows(
+        {"content": ["2 rows do not match the schema."]}, "The file is refused.",
+        [(3, "DELIB_DATE", "'2024-13-01' is not a date"), (7, None, "the row has 5 cells")], 2))
+    assert type(received) is InvalidRows
+    assert received.rows == [
+        {"row": 3, "column": "DELIB_DATE", "reason": "'2024-13-01' is not a date"},
+        {"row": 7, "column": None, "reason": "the row has 5 cells"},
+    ]
+    assert (received.error_count, received.errors["content"]) == (
+        2, ["2 rows do not match the schema."])

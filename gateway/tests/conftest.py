@@ -20,6 +20,7 @@ from gateway.tests.fakes import (
     bearer,
     billing_answers,
     eadmin_answers,
+    opendata_answers,
     subscriptions_answers,
 )
 
@@ -54,6 +55,7 @@ def fake_services(signing_key, principals):
     fakes["subscriptions"].answers.update(subscriptions_answers())
     fakes["billing"].answers.update(billing_answers())
     fakes["eadmin"].answers.update(eadmin_answers())
+    fakes["opendata"].answers.update(opendata_answers())
     return fakes
 
 

@@ -314,3 +314,62 @@ def council_session(insee):
             "starts_at": "2022-03-10T18:30:00+01:00", "place": "Salle du conseil",
             "urgent": False, "agenda": ["Budget"], "convened_at": None,
             "earliest_session_on": "2022-03-05", "documents": [], "convocations": []}
+
+
+DATASET_ID = str(uuid.UUID(int=11))
+RESOURCE_ID = str(uuid.UUID(int=12))
+NEW_DATASET = {"title": "Délibérations du conseil municipal", "description": "Depuis 2020.",
+               "theme": "GOVE", "frequency": "monthly", "licence": {"code": "lo-2.0"},
+               "contact": {"name": "Mairie", "email": "mairie@laverune.fr"}}
+
+
+def dataset(insee, state="draft"):
+    return {"id": DATASET_ID,
+            "publisher": {"id": f"commune-{insee}", "kind": "commune", "name": "Lavérune"},
+            "title": NEW_DATASET["title"], "description": NEW_DATASET["description"],
+            "keywords": [], "theme": "GOVE",
+            "licence": {"code": "lo-2.0", "title": "Licence Ouverte", "url": None,
+                        "deliberation": None},
+            "frequency": "monthly", "temporal_start": None, "temporal_end": None,
+            "spatial": "Lavérune", "contact": NEW_DATASET["contact"], "state": state,
+            "maintained_by": None, "created_at": "2024-03-01T09:00:00+00:00",
+            "published_at": None, "updated_at": None, "update_due_on": None,
+            "overdue": False, "resources": []}
+
+
+def resource():
+    return {"id": RESOURCE_ID, "title": "Délibérations 2024", "description": None,
+            "format": "csv", "media_type": "text/csv", "schema_name": None,
+            "table_schema": None, "current_version": None, "versions": []}
+
+
+def record_page():
+    return {"fields": ["objet"], "total_count": 1, "results": [{"objet": "Budget"}],
+            "next_cursor": None}
+
+
+def opendata_answers():
+    """Plausible answers of every RPC of the open data portal, for a test to override."""
+    return {
+        "search_datasets": lambda query: {"total_count": 1, "results": [dataset(LAVERUNE)]},
+        "dataset": lambda dataset_id: dataset(LAVERUNE, "published"),
+        "records": lambda dataset_id, resource_id, query, insee=None: record_page(),
+        "export_page": lambda dataset_id, resource_id, query: {
+            "fields": ["objet", "montant"], "rows": [["Budget", 12.5]], "next_cursor": None},
+        "catalog": lambda publisher_id=None, syntax="json-ld": (
+            "@prefix dcat: <http://www.w3.org/ns/dcat#> ." if syntax == "turtle" else "{}"),
+        "publishers": lambda: [],
+        "publisher": lambda publisher_id: {"id": publisher_id, "kind": "commune",
+                                           "name": "Lavérune", "insee": LAVERUNE,
+                                           "siren": "213401342", "dataset_count": 0,
+                                           "datasets": []},
+        "create_dataset": lambda insee, new, created_by: dataset(insee),
+        "commune_datasets": lambda insee: [dataset(insee)],
+        "commune_dataset": lambda insee, dataset_id: dataset(insee),
+        "change_dataset": lambda insee, dataset_id, changes: dataset(insee),
+        "add_resource": lambda insee, dataset_id, new: resource(),
+        "upload_version": lambda insee, dataset_id, resource_id, upload, uploaded_by:
+            resource(),
+        "publish_dataset": lambda insee, dataset_id: dataset(insee, "published"),
+        "overdue_datasets": lambda insee: [],
+    }

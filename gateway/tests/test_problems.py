@@ -15,6 +15,7 @@ from contracts.errors import (
     Conflict,
     Forbidden,
     Invalid,
+    InvalidRows,
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -36,6 +37,7 @@ PROBLEM_TABLE = {
     PayloadTooLarge: (413, "Payload too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
     Invalid: (422, "Invalid request"),
+    InvalidRows: (422, "Invalid request"),
     TooManyRequests: (429, "Too many requests"),
     ServiceUnavailable: (503, "Service unavailable"),
 }
@@ -44,6 +46,10 @@ PROBLEM_TABLE = {
 def an_instance_of(error_class):
     if error_class is Invalid:
         return Invalid({"commune": ["Not one of the 31 member communes of the Metropole."]})
+    if error_class is InvalidRows:
+        return InvalidRows({"content": ["1 error in subventions.csv."]},
+                           "The file is refused: nothing of it is published.",
+                           [(3, "montant", "'12,5,0' is not a number")], 1)
     if error_class is TooManyRequests:
         return TooManyRequests("Too many failed logins; try again later.", retry_after=840)
     return error_class("What happened, for the caller.")
@@ -189,3 +195,11 @@ def test_an_unexpected_failure_is_a_500_that_tells_nothing_of_the_inside(
     answer = api.get("/api/v1/me", headers=agent_headers)
     assert assert_problem(answer, 500)["detail"] == UNEXPECTED
     assert "hunter2" not in answer.text
+
+
+def test_a_refused_file_lists_its_rows_errors():
+    body = body_of(problem_from_exception(an_instance_of(InvalidRows)))
+    assert body["errors"] == {"content": ["1 error in subventions.csv."]}
+    assert body["rows"] == [{"row": 3, "column": "montant",
+                             "reason": "'12,5,0' is not a number"}]
+    assert body["error_count"] == 1

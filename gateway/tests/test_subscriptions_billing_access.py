@@ -1,6 +1,7 @@
-"""Who may call each route of subscriptions and billing: Metropole admins everything; a
-commune's agents their commune's requests, terminations, titles and extras; citizens and
-companies only what is public to every account (the communes, Annex 1). A refused call reaches
+"""Who may call each route of subscriptions, billing, e-administration and open data:
+Metropole admins everything; a commune's agents their commune's requests, terminations,
+titles, extras, acts and datasets; citizens and companies only what is open to every account
+(the communes, Annex 1); anyone, without a token, the open data portal. A refused call reaches
 no service."""
 
 from dataclasses import dataclass, field
@@ -14,14 +15,17 @@ from gateway.tests.fakes import (
     ACT_ID,
     CERTIFICATE_ID,
     CONVENTION_ID,
+    DATASET_ID,
     EXTRA_ID,
     LAVERUNE,
     MONTPELLIER,
     NEW_ACT,
     NEW_BATCH,
     NEW_CONVENTION,
+    NEW_DATASET,
     NEW_EXTRA,
     REQUEST_ID,
+    RESOURCE_ID,
     SESSION_ID,
     TERMINATION_ID,
 )
@@ -29,6 +33,7 @@ from gateway.tests.fakes import (
 pytestmark = pytest.mark.broker
 
 ANY_ACCOUNT = "any account"
+PUBLIC = "anyone, without a token"
 ADMIN = (METROPOLE_ADMIN,)
 ADMIN_OR_AGENT = (METROPOLE_ADMIN, COMMUNE_AGENT)
 
@@ -52,6 +57,8 @@ class Call:
         return "{insee}" in self.path
 
 
+RESOURCE = f"/api/v1/opendata/datasets/{DATASET_ID}/resources/{RESOURCE_ID}"
+COMMUNE_DATASET = f"/api/v1/communes/{{insee}}/opendata/datasets/{DATASET_ID}"
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -162,6 +169,39 @@ CALLS = [
     Call("POST", f"/api/v1/communes/{{insee}}/eadmin/sessions/{SESSION_ID}/documents",
          "eadmin", "add_session_document", ADMIN_OR_AGENT, 201,
          json={"file_name": "annexe.pdf", "content": "JVBERi0xLjQK"}),
+    Call("GET", "/api/v1/opendata/datasets", "opendata", "search_datasets", PUBLIC,
+         params={"q": "délibérations"}),
+    Call("GET", f"/api/v1/opendata/datasets/{DATASET_ID}", "opendata", "dataset", PUBLIC),
+    Call("GET", f"{RESOURCE}/records", "opendata", "records", PUBLIC,
+         params={"filter": "montant>=10", "sort": "-montant"}),
+    Call("GET", f"{RESOURCE}/export.csv", "opendata", "export_page", PUBLIC),
+    Call("GET", f"{RESOURCE}/export.json", "opendata", "export_page", PUBLIC),
+    Call("GET", "/api/v1/opendata/catalog.jsonld", "opendata", "catalog", PUBLIC),
+    Call("GET", "/api/v1/opendata/catalog.ttl", "opendata", "catalog", PUBLIC),
+    Call("GET", "/api/v1/opendata/publishers", "opendata", "publishers", PUBLIC),
+    Call("GET", "/api/v1/opendata/publishers/commune-34134", "opendata", "publisher", PUBLIC),
+    Call("GET", "/api/v1/opendata/publishers/commune-34134/catalog.jsonld", "opendata",
+         "catalog", PUBLIC),
+    Call("GET", "/api/v1/opendata/publishers/commune-34134/catalog.ttl", "opendata",
+         "catalog", PUBLIC),
+    Call("POST", "/api/v1/communes/{insee}/opendata/datasets", "opendata", "create_dataset",
+         ADMIN_OR_AGENT, 201, json=NEW_DATASET),
+    Call("GET", "/api/v1/communes/{insee}/opendata/datasets", "opendata", "commune_datasets",
+         ADMIN_OR_AGENT),
+    Call("GET", f"{COMMUNE_DATASET}", "opendata", "commune_dataset", ADMIN_OR_AGENT),
+    Call("PATCH", f"{COMMUNE_DATASET}", "opendata", "change_dataset", ADMIN_OR_AGENT,
+         json={"frequency": "annual"}),
+    Call("POST", f"{COMMUNE_DATASET}/resources", "opendata", "add_resource", ADMIN_OR_AGENT,
+         201, json={"title": "Délibérations 2024", "format": "csv"}),
+    Call("POST", f"{COMMUNE_DATASET}/resources/{RESOURCE_ID}/versions", "opendata",
+         "upload_version", ADMIN_OR_AGENT, 201,
+         json={"file_name": "deliberations.csv", "content": "b2JqZXQKQnVkZ2V0Cg=="}),
+    Call("GET", f"{COMMUNE_DATASET}/resources/{RESOURCE_ID}/records", "opendata", "records",
+         ADMIN_OR_AGENT, params={"fields": "objet"}),
+    Call("POST", f"{COMMUNE_DATASET}/publication", "opendata", "publish_dataset",
+         ADMIN_OR_AGENT),
+    Call("GET", "/api/v1/communes/{insee}/opendata/overdue-datasets", "opendata",
+         "overdue_datasets", ADMIN_OR_AGENT),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped]
@@ -178,15 +218,17 @@ def assert_refused(answer, status, fake_services, call):
     assert fake_services[call.service].called(call.rpc) == []
 
 
-def test_the_table_covers_every_route_of_subscriptions_billing_and_eadmin():
+def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_and_opendata():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
-                if spec.tag in ("subscriptions", "billing", "eadmin")}
+                if spec.tag in ("subscriptions", "billing", "eadmin", "opendata")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
                .replace("2023", "{vintage}")
                .replace("2022-000001", "{number}").replace(ACT_ID, "{act_id}")
-               .replace(SESSION_ID, "{session_id}").replace(CERTIFICATE_ID, "{certificate_id}"))
+               .replace(SESSION_ID, "{session_id}").replace(CERTIFICATE_ID, "{certificate_id}")
+               .replace(DATASET_ID, "{dataset_id}").replace(RESOURCE_ID, "{resource_id}")
+               .replace("commune-34134", "{publisher_id}"))
               for call in CALLS}
     assert tabled == declared
 
@@ -201,7 +243,7 @@ def test_an_admin_reaches_every_commune(gateway, api, admin_headers, fake_servic
 @pytest.mark.parametrize("call", CALLS, ids=IDS)
 def test_an_agent_of_the_commune(gateway, api, agent_headers, fake_services, call):
     answer = send(api, call, agent_headers)
-    if call.allowed == ANY_ACCOUNT or COMMUNE_AGENT in call.allowed:
+    if call.allowed in (ANY_ACCOUNT, PUBLIC) or COMMUNE_AGENT in call.allowed:
         assert answer.status_code == call.status, answer.text
         assert len(fake_services[call.service].called(call.rpc)) == 1
     else:
@@ -220,12 +262,17 @@ def test_another_commune_does_not_exist_for_an_agent(gateway, api, agent_headers
 @pytest.mark.parametrize("call", CALLS, ids=IDS)
 def test_a_citizen(gateway, api, citizen_headers, fake_services, call):
     answer = send(api, call, citizen_headers)
-    if call.allowed == ANY_ACCOUNT:
+    if call.allowed in (ANY_ACCOUNT, PUBLIC):
         assert answer.status_code == call.status, answer.text
     else:
         assert_refused(answer, 403, fake_services, call)
 
 
 @pytest.mark.parametrize("call", CALLS, ids=IDS)
-def test_no_token_is_401(gateway, api, fake_services, call):
-    assert_refused(send(api, call, {}), 401, fake_services, call)
+def test_without_a_token_only_the_public_routes_answer(gateway, api, fake_services, call):
+    answer = send(api, call, {})
+    if call.allowed == PUBLIC:
+        assert answer.status_code == call.status, answer.text
+        assert len(fake_services[call.service].called(call.rpc)) == 1
+    else:
+        assert_refused(answer, 401, fake_services, call)

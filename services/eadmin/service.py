@@ -34,7 +34,7 @@ from contracts.eadmin import (
 from contracts.errors import NotFound, ServiceUnavailable
 from contracts.subscriptions import population_vintage_for
 from servicekit import subscribed
-from servicekit.config import data_dir
+from servicekit.config import data_dir, public_url
 from servicekit.database import Database
 from servicekit.files import FileStore
 from servicekit.inbox import event_handler, idempotent
@@ -282,11 +282,7 @@ class EadminService(CommunsService):
         return populations.get(vintage, populations[max(populations)])
 
     def _link_of(self, token):
-        return f"{self._public_url()}/api/v1/convocations/{token}"
-
-    def _public_url(self):
-        return (self.config.get("PUBLIC_URL")
-                or f"http://{self.config.get('WEB_SERVER_ADDRESS', '127.0.0.1:8000')}")
+        return f"{public_url(self.config)}/api/v1/convocations/{token}"
 
     @rpc
     def create_session(self, insee, new):
