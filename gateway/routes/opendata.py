@@ -9,6 +9,7 @@ import json
 from werkzeug.wrappers import Response
 
 from contracts.opendata import (
+    MAX_PAGE,
     DatasetChangesSchema,
     DatasetPageSchema,
     DatasetSchema,
@@ -36,7 +37,7 @@ COMMUNE_RESOURCE = f"{COMMUNE_DATASET}/resources/<uuid:resource_id>"
 # A file travels base64 in JSON: 32 MiB of request carry some 24 MiB of CSV.
 UPLOAD_BODY_BYTES = 32 * 1024 * 1024
 # Rows an export asks the service for at a time: its memory, and the gateway's, stay flat.
-EXPORT_SLICE = 5000
+EXPORT_SLICE = MAX_PAGE
 JSONLD = "application/ld+json"
 TURTLE = "text/turtle"
 # A commune that does not subscribe to open data is refused by the service: 403.
