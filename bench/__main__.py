@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import measures, report, say
+from bench import measures, opendata, report, say
 from bench.broker import fresh_vhost
 from bench.suite import SuiteFailed, running_suite
 
@@ -98,7 +98,8 @@ def main(argv=None):
         "--seconds", type=float, default=10.0, help="length of each measured window"
     )
     parser.add_argument(
-        "--only", choices=("rules",), help="rules: billing's rules alone, without the suite"
+        "--only", choices=("rules", "opendata"),
+        help="rules: billing's rules alone; opendata: the 1,000,000-row resource alone"
     )
     args = parser.parse_args(argv)
     seconds = args.seconds
@@ -107,7 +108,18 @@ def main(argv=None):
     busy_share = busy_share_of_machine()
     if busy_share > BUSY_SHARE:
         say(f"other work keeps {busy_share:.0%} of the machine busy: expect noisy figures")
+    if args.only == "opendata":
+        say(f"open data: {opendata.ROWS:,} rows ingested, queried and exported")
+        figures = opendata.measure()
+        print(report.markdown_table(report.opendata_rows(figures)))
+        report.write_json(OUTPUT / "opendata.json", {
+            "measured_at": started_at.isoformat(timespec="seconds"),
+            "machine": {**machine(), "busy_share_before_start": busy_share},
+            "figures": {"opendata": figures}})
+        return 0
     billing_rules = measure_billing_rules()
+    say(f"open data: {opendata.ROWS:,} rows ingested, queried and exported")
+    opendata_figures = opendata.measure()
     if args.only == "rules":
         table_rows = report.billing_rules_rows(billing_rules)
         print(report.markdown_table(table_rows))
@@ -123,7 +135,7 @@ def main(argv=None):
     try:
         with fresh_vhost() as amqp_uri, running_suite(amqp_uri, OUTPUT / "suite.log") as suite:
             figures = {"http_floor": floor, **measure_everything(suite, amqp_uri, seconds),
-                       "billing_rules": billing_rules}
+                       "billing_rules": billing_rules, "opendata": opendata_figures}
     except SuiteFailed as error:
         say(str(error))
         return 2

@@ -117,6 +117,22 @@ def billing_rules_rows(billing):
     ]
 
 
+def opendata_rows(figures):
+    ingest, query = figures["ingest"], figures["query"]
+    return [
+        (f"open data: ingest {ingest['rows']:,} CSV rows ({figures['file_mib']} MiB, "
+         "cp1252, ';') checked against a Table Schema, stored, indexed",
+         f"{ingest['seconds']:.1f} s, {ingest['rows_per_second']:,} rows/s", "—",
+         f"peak RSS {ingest['peak_rss_mib']} MiB (before: {ingest['rss_before_mib']} MiB)"),
+        (f"open data: filtered (2 filters), sorted first page of 100, {query['queries']} "
+         "queries: p50 / p99",
+         f"{query['p50_ms']:.1f} / {query['p99_ms']:.1f} ms", "—", ""),
+        (f"open data: export of {query['exported_rows']:,} records in slices",
+         f"{query['export_seconds']:.1f} s, {query['export_rows_per_second']:,} rows/s", "—",
+         f"peak RSS {query['peak_rss_mib']} MiB"),
+    ]
+
+
 def rows(figures):
     """(measure, value, baseline, verdict) for each figure; "—" where there is no baseline."""
     me_c1, raw_rpc, health = figures["me_c1"], figures["raw_rpc_c1"], figures["health_c1"]
@@ -136,6 +152,7 @@ def rows(figures):
         ("suite RSS after the load",
          f"{memory['rss_mib']:.0f} MiB (peak {memory['peak_rss_mib']:.0f} MiB)", "—", ""),
         *billing_rules_rows(figures["billing_rules"]),
+        *opendata_rows(figures["opendata"]),
     ]
 
 

@@ -27,6 +27,7 @@ def ensure_publishers(session):
     present = set(session.scalars(select(Publisher.id)))
     added = [Publisher(**partner) for partner in rules.partners() if partner["id"] not in present]
     session.add_all(added)
+    session.flush()
     return len(added)
 
 

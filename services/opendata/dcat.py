@@ -25,22 +25,9 @@ INSEE_COMMUNE = Namespace("http://id.insee.fr/geo/commune/")
 # Communes, their CCAS and the Métropole are all local public bodies.
 LOCAL_AUTHORITY = URIRef("http://purl.org/adms/publishertype/LocalAuthority")
 
-# Licences homologated for public data (D323-2-1 CRPA); a commune's own licence comes with
-# its own title and URL instead.
-LICENCES = {
-    "lo-2.0": {"title": "Licence Ouverte / Open Licence version 2.0",
-               "url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"},
-    "odbl-1.0": {"title": "Open Database License (ODbL) v1.0",
-                 "url": "https://opendatacommons.org/licenses/odbl/1-0/"},
-}
-
-# The EU data-theme vocabulary, which DCAT-AP requires for dcat:theme.
-THEMES = ("AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "OP_DATPRO",
-          "REGI", "SOCI", "TECH", "TRAN")
-
 # How often a dataset is brought up to date -> the EU frequency vocabulary's code, which
 # DCAT-AP requires for dct:accrualPeriodicity.
-FREQUENCIES = {
+EU_FREQUENCIES = {
     "daily": "DAILY",
     "weekly": "WEEKLY",
     "monthly": "MONTHLY",
@@ -116,7 +103,7 @@ def _dataset(graph, base_url, dataset):
     add(DCAT.theme, EU_THEME[dataset["theme"]])
     add(DCTERMS.publisher, _organization(graph, base_url, dataset["publisher"]))
     add(DCAT.contactPoint, _contact(graph, dataset["contact"]))
-    add(DCTERMS.accrualPeriodicity, EU_FREQUENCY[FREQUENCIES[dataset["frequency"]]])
+    add(DCTERMS.accrualPeriodicity, EU_FREQUENCY[EU_FREQUENCIES[dataset["frequency"]]])
     add(DCTERMS.temporal, _period(graph, dataset["temporal_start"], dataset["temporal_end"]))
     add(DCTERMS.spatial, _location(graph, dataset["spatial"], dataset["spatial_insee"]))
     add(DCTERMS.issued, _literal(dataset["issued"]))

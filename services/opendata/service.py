@@ -9,6 +9,7 @@ each buyer's contracts' essential data (DECP) from procurement's ``contract.awar
 
 import io
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
@@ -206,7 +207,7 @@ class OpendataService(CommunsService):
             resource = catalog.resource_of(session, dataset, resource_id)
             version = ingest.ingest_version(
                 session, self.files, dataset, resource, io.BytesIO(upload["content"]),
-                upload["file_name"], uploaded_by, self.clock.now())
+                upload["file_name"], uploaded_by, self.clock.now(), pause=eventlet.sleep)
             log.info("version.uploaded", commune=insee, dataset_id=str(dataset.id),
                      resource_id=str(resource.id), version=version.number,
                      rows=version.row_count)

@@ -23,7 +23,7 @@ CCAS = {"id": "ccas-34134", "name": "CCAS de Lavérune", "kind": "ccas", "insee"
         "siren": None}
 METROPOLE = {"id": "metropole", "name": "Montpellier Méditerranée Métropole",
              "kind": "metropole", "insee": None, "siren": "243400017"}
-LICENCE_OUVERTE = {"code": "lo-2.0", **dcat.LICENCES["lo-2.0"], "deliberation": None}
+LICENCE_OUVERTE = {"code": "lo-2.0", **contract.LICENCES["lo-2.0"], "deliberation": None}
 COMMUNE_LICENCE = {"code": "commune", "title": "Licence de Lavérune", "url": None,
                    "deliberation": "DEL-2024-031 du 14 mars 2024"}
 DELIBERATIONS_ID = "6f1c2a3e-8a63-4d64-9f5b-0d7c3c1b2a10"
@@ -164,7 +164,7 @@ def test_a_communes_own_licence_keeps_its_deliberation(syntax):
 
 @pytest.mark.parametrize("licence, expected", [
     (LICENCE_OUVERTE, URIRef("https://www.etalab.gouv.fr/licence-ouverte-open-licence/")),
-    ({"code": "odbl-1.0", **dcat.LICENCES["odbl-1.0"], "deliberation": None},
+    ({"code": "odbl-1.0", **contract.LICENCES["odbl-1.0"], "deliberation": None},
      URIRef("https://opendatacommons.org/licenses/odbl/1-0/")),
     ({**COMMUNE_LICENCE, "url": "https://www.laverune.fr/licence"},
      URIRef("https://www.laverune.fr/licence")),
@@ -390,8 +390,6 @@ def test_the_turtle_names_the_portals_own_iris_in_full():
     assert "@prefix ns1:" not in text
 
 
-def test_the_contracts_vocabularies_are_the_catalogues():
-    assert dcat.LICENCES == contract.LICENCES
-    assert dcat.THEMES == contract.THEMES
-    assert tuple(dcat.FREQUENCIES) == contract.FREQUENCIES
+def test_every_frequency_of_the_contract_has_its_eu_code():
+    assert tuple(dcat.EU_FREQUENCIES) == contract.FREQUENCIES
     assert set(dcat.FILE_TYPES) == set(contract.MEDIA_TYPES)
