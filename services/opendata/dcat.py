@@ -153,7 +153,9 @@ def _contact(graph, contact):
     add = _adder(graph, node)
     add(RDF.type, VCARD.Kind)
     add(VCARD.fn, Literal(contact["name"]))
-    add(VCARD.hasEmail, URIRef(f"mailto:{contact['email']}"))
+    if contact.get("email"):
+        # The DECP datasets the portal keeps itself have no mailbox of their own.
+        add(VCARD.hasEmail, URIRef(f"mailto:{contact['email']}"))
     return node
 
 

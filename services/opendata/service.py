@@ -12,6 +12,7 @@ import io
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from sqlalchemy.exc import IntegrityError
 
 from contracts.communes import is_member
 from contracts.errors import NotFound
@@ -60,8 +61,13 @@ class Partners(DependencyProvider):
     """Gives each member commune, its CCAS and the Metropole their publisher page at start."""
 
     def start(self):
-        with sibling(self.container, Database).access.transaction() as session:
-            added = catalog.ensure_publishers(session)
+        try:
+            with sibling(self.container, Database).access.transaction() as session:
+                added = catalog.ensure_publishers(session)
+        except IntegrityError:
+            # Another replica, starting at the same moment, stored them first.
+            log.info("publishers.added_elsewhere")
+            return
         if added:
             log.info("publishers.added", count=added)
 

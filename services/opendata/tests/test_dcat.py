@@ -393,3 +393,12 @@ def test_the_turtle_names_the_portals_own_iris_in_full():
 def test_every_frequency_of_the_contract_has_its_eu_code():
     assert tuple(dcat.EU_FREQUENCIES) == contract.FREQUENCIES
     assert set(dcat.FILE_TYPES) == set(contract.MEDIA_TYPES)
+
+
+
+def test_a_contact_without_a_mailbox_gets_no_email():
+    decp = dataset(DELIBERATIONS_ID, LAVERUNE,
+                   contact={"name": "Commune de Lavérune", "email": None})
+    turtle = dcat.to_turtle(catalogue([decp]))
+    assert "mailto:" not in turtle
+    assert "Commune de Lavérune" in turtle
