@@ -12,14 +12,13 @@ the confirm and the mark publishes twice, which the consumers' inbox absorbs.
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher
-from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import insert, select, update
 
 from contracts.envelope import EventEnvelopeSchema
+from servicekit import providers
 from servicekit.database import Database
 from servicekit.logging import CORRELATION_ID, get_logger
 from servicekit.providers import sibling
@@ -92,14 +91,14 @@ class OutboxWriter:
         return envelope
 
 
-class Relay:
+class Relay(providers.Relay):
     """Publishes pending outbox rows of one service, oldest first."""
 
     def __init__(self, producer, access, config, topology, poll_interval):
+        super().__init__(poll_interval)
         self.producer = producer
         self.access = access
         self.topology = topology
-        self.poll_interval = poll_interval
         self.exchange = get_event_exchange(producer, config)
         self.amqp_uri = amqp_uri = config["AMQP_URI"]
         self.publisher = Publisher(
@@ -110,24 +109,10 @@ class Relay:
             retry_policy=dict(ONE_QUICK_RETRY),
             transport_options=dict(ONE_QUICK_RETRY),
         )
-        self._wake = LightQueue(maxsize=1)
         self._declared = set()
 
-    def wake(self):
-        """Look for due rows now rather than at the next poll."""
-        if self._wake.empty():
-            self._wake.put_nowait(True)
-
-    def run_forever(self):
-        while True:
-            try:
-                self._wake.get(timeout=self.poll_interval)
-            except Empty:
-                pass
-            try:
-                self.publish_pending()
-            except Exception:
-                log.exception("outbox.relay_failed")
+    def run_round(self):
+        self.publish_pending()
 
     def publish_pending(self):
         """Publish what is due, oldest first; returns how many rows went out.
@@ -219,7 +204,7 @@ class Relay:
         )
 
 
-class Outbox(DependencyProvider):
+class Outbox(providers.RelayProvider):
     """``outbox = Outbox()`` beside ``db = Database(...)`` in a service."""
 
     def __init__(self, poll_interval=2.0):
@@ -230,35 +215,20 @@ class Outbox(DependencyProvider):
 
         self._database = sibling(self.container, Database)
         self._topology = EVENT_TYPES
-        self.relay = None
 
-    def start(self):
-        self.relay = Relay(
+    def make_relay(self):
+        return Relay(
             self.container.service_name,
             self._database.access,
             self.container.config,
             self._topology,
             self.container.config.get("OUTBOX_POLL_INTERVAL", self.poll_interval),
         )
-        self._thread = self.container.spawn_managed_thread(
-            self.relay.run_forever, identifier="outbox_relay"
-        )
-
-    def stop(self):
-        thread = getattr(self, "_thread", None)
-        if thread is not None:
-            thread.kill()
-
-    kill = stop
 
     def get_dependency(self, worker_ctx):
-        return OutboxWriter(self.container.service_name, lambda: worker_ctx.data.get(CORRELATION_ID))
+        return OutboxWriter(self.container.service_name,
+                            lambda: worker_ctx.data.get(CORRELATION_ID))
 
     def writer_outside_workers(self):
         """For what a service does on its own at start, outside any request."""
         return OutboxWriter(self.container.service_name, lambda: None)
-
-    def worker_result(self, worker_ctx, result=None, exc_info=None):
-        # The worker's transactions are committed by now: what it added is due.
-        if exc_info is None and self.relay is not None:
-            self.relay.wake()

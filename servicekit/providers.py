@@ -1,4 +1,12 @@
-"""Helpers for dependency providers that work with the other providers of their container."""
+"""Helpers for dependency providers: finding the other providers of their container, and
+running a relay greenthread beside the service's workers."""
+
+from eventlet.queue import Empty, LightQueue
+from nameko.extensions import DependencyProvider
+
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def sibling(container, provider_class):
@@ -7,3 +15,57 @@ def sibling(container, provider_class):
         if isinstance(provider, provider_class):
             return provider
     raise LookupError(f"{container.service_name} has no {provider_class.__name__}")
+
+
+class Relay:
+    """A greenthread's loop: ``run_round`` at every poll, and as soon as ``wake`` is called."""
+
+    def __init__(self, poll_interval):
+        self.poll_interval = poll_interval
+        self._wake = LightQueue(maxsize=1)
+
+    def wake(self):
+        """Run a round now rather than at the next poll."""
+        if self._wake.empty():
+            self._wake.put_nowait(True)
+
+    def run_forever(self):
+        while True:
+            try:
+                self._wake.get(timeout=self.poll_interval)
+            except Empty:
+                pass
+            try:
+                self.run_round()
+            except Exception:
+                log.exception("relay.round_failed", relay=type(self).__name__)
+
+    def run_round(self):
+        raise NotImplementedError
+
+
+class RelayProvider(DependencyProvider):
+    """Runs the ``Relay`` that ``make_relay`` builds for the service, and wakes it after each
+    worker whose transactions committed what it relays."""
+
+    relay = None
+
+    def make_relay(self):
+        raise NotImplementedError
+
+    def start(self):
+        self.relay = self.make_relay()
+        self._thread = self.container.spawn_managed_thread(
+            self.relay.run_forever, identifier=type(self).__name__.lower()
+        )
+
+    def stop(self):
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.kill()
+
+    kill = stop
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        if exc_info is None and self.relay is not None:
+            self.relay.wake()

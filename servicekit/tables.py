@@ -58,3 +58,22 @@ terminations = Table(
     Column("commune", String(5), primary_key=True),
     Column("effective_on", Date, nullable=False),
 )
+
+# E-mail waiting to leave, or sent (``servicekit.postbox``).
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("correlation_id", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False, index=True),
+    Column("sent_at", UtcDateTime, index=True),
+    Column("failed_at", UtcDateTime),
+    Column("message_id", String(200)),
+    Column("last_error", Text),
+)

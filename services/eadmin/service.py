@@ -45,7 +45,7 @@ from servicekit.service import CommunsService, rpc
 from servicekit.timer import timer
 from servicekit.validation import load
 from services.eadmin import accounting, acts, registry, sessions
-from services.eadmin.mail import Mailer
+from servicekit.mail import Mailer
 from services.eadmin.models import Act, Base
 from services.eadmin.transmission import (
     REPLIES,

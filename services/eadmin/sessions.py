@@ -10,6 +10,7 @@ from sqlalchemy import select
 from contracts.communes import MEMBER_COMMUNES
 from contracts.errors import Conflict, Invalid, NotFound
 from servicekit.clock import LEGAL_TIME_ZONE
+from servicekit.mail import MailError
 from services.eadmin import acts, convocations, mail
 from services.eadmin.models import Convocation, CouncilSession, SessionDocument
 
@@ -113,7 +114,7 @@ def convene(session, mailer, insee, session_id, population, link_of, today, now)
         try:
             convocation.message_id = mailer.send_message(message)
             convocation.sent_at = now
-        except mail.MailError as error:
+        except MailError as error:
             convocation.error = error.detail[:500]
     row.convened_at = now
     return row

@@ -1,0 +1,135 @@
+"""E-mail through a real SMTP server.
+
+``Mailer`` speaks SMTP with the standard library's ``smtplib``: under Nameko, eventlet's
+monkey-patching makes its socket green, so a sending waits without blocking the service. One
+connection per message, STARTTLS and login when configured. The config keys
+(``servicekit.config``):
+
+    SMTP_HOST, SMTP_PORT, SMTP_SENDER, SMTP_STARTTLS, SMTP_USERNAME, SMTP_PASSWORD, SMTP_TIMEOUT
+
+Without ``SMTP_HOST`` no mail leaves: ``Mailer.from_config`` raises ``ServiceUnavailable``
+(503) naming ``COMMUNS_SMTP_HOST``, so the suite starts and every other route works.
+
+A recipient's address is personal data: it is never logged, and neither ``MailError`` nor its
+cause carries it (a refusal keeps the server's code, not its text, which often quotes the
+address).
+"""
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from contracts.errors import ServiceUnavailable
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_PORT = 25
+DEFAULT_TIMEOUT = 10.0
+NOT_CONFIGURED = "No SMTP server is configured (COMMUNS_SMTP_HOST): no mail can be sent."
+
+
+class MailError(Exception):
+    """A message did not leave. ``permanent``: the server refused it for good (5xx: a bad
+    recipient, a refused sender); otherwise trying again later may work (connection, 4xx)."""
+
+    def __init__(self, detail, code=None, permanent=False):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.permanent = permanent
+
+
+class Mailer:
+    def __init__(self, host, port, sender, starttls=False, username=None, password=None,
+                 timeout=DEFAULT_TIMEOUT):
+        self.host = host
+        self.port = int(port)
+        self.sender = sender
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls, config):
+        """The mailer of a suite config; ``ServiceUnavailable`` when no SMTP server is set.
+        Call it when mail is about to leave, not at start: a suite without SMTP still runs."""
+        host = config.get("SMTP_HOST")
+        if not host:
+            raise ServiceUnavailable(NOT_CONFIGURED)
+        return cls(
+            host,
+            config.get("SMTP_PORT") or DEFAULT_PORT,
+            config.get("SMTP_SENDER"),
+            starttls=bool(config.get("SMTP_STARTTLS")),
+            username=config.get("SMTP_USERNAME"),
+            password=config.get("SMTP_PASSWORD"),
+            timeout=config.get("SMTP_TIMEOUT") or DEFAULT_TIMEOUT,
+        )
+
+    def send(self, recipient, subject, text, html=None, headers=None):
+        """Sends a plain-text message (with an HTML alternative when given) to ``recipient``;
+        returns its Message-ID."""
+        message = EmailMessage()
+        message["To"] = recipient
+        message["Subject"] = subject
+        for name, value in (headers or {}).items():
+            message[name] = value
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+        return self.send_message(message)
+
+    def send_message(self, message):
+        """Sends a built message to its ``To`` recipients, from the configured sender (the
+        ``From`` it lacks, with ``Date`` and ``Message-ID``); returns its Message-ID."""
+        if message["From"] is None:
+            message["From"] = self.sender
+        if message["Date"] is None:
+            message["Date"] = formatdate(localtime=True)
+        if message["Message-ID"] is None:
+            message["Message-ID"] = make_msgid(domain=_domain(self.sender))
+        recipients = [address.addr_spec for address in message["To"].addresses]
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                refused = smtp.send_message(message, from_addr=_envelope_sender(self.sender),
+                                            to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = sorted({code for code, _ in error.recipients.values()})
+            raise MailError(f"The SMTP server refused the recipient ({codes}).",
+                            code=codes[0] if codes else None,
+                            permanent=all(code >= 500 for code in codes)) from None
+        except smtplib.SMTPNotSupportedError as error:  # no STARTTLS, no AUTH
+            raise MailError(f"The SMTP server at {self.host}:{self.port} cannot: {error}",
+                            permanent=True) from None
+        except smtplib.SMTPResponseException as error:
+            raise MailError(f"The SMTP server answered {error.smtp_code}.",
+                            code=error.smtp_code, permanent=error.smtp_code >= 500) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise MailError(f"No SMTP server answered at {self.host}:{self.port} "
+                            f"({type(error).__name__}).") from None
+        if refused:  # some of several recipients only: the message left for the others
+            log.warning("mail partly refused", message_id=message["Message-ID"],
+                        refused=len(refused))
+        log.info("mail sent", message_id=message["Message-ID"])
+        return message["Message-ID"]
+
+
+def _domain(sender):
+    address = _envelope_sender(sender) or ""
+    return address.rpartition("@")[2] or None
+
+
+def _envelope_sender(sender):
+    """``Mairie <convocations@laverune.fr>`` → ``convocations@laverune.fr``."""
+    if not sender:
+        return sender
+    message = EmailMessage()
+    message["From"] = sender
+    return message["From"].addresses[0].addr_spec
