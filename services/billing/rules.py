@@ -13,11 +13,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-import holidays
-
 from contracts.billing import OUTSIDE_SCOPE, RATE_PLACES, STANDARD_RATE
 from contracts.catalogue import APPLICATION_CODES, APPLICATIONS
 from contracts.subscriptions import population_vintage_for
+from servicekit.calendar import next_working_day_from
 
 # The Metropole's key among the INSEE codes of an allocation. Ties of remainders are broken by
 # key, and a lowercase letter sorts after every digit: in a tie, communes get the cent first.
@@ -333,21 +332,6 @@ def is_late(year, today):
 
 CONTESTATION_JOURS_FRANCS = 8
 PAYMENT_TERM_DAYS = 30
-# Metropolitan France's public holidays (Code du travail L3133-1); Hérault has no local ones.
-_FRENCH_PUBLIC_HOLIDAYS = holidays.country_holidays("FR")
-
-
-def is_working_day(day):
-    return day.weekday() < 5 and day not in _FRENCH_PUBLIC_HOLIDAYS
-
-
-def next_working_day_from(day):
-    """``day`` itself if it is a working day, else the first working day after it."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
 def contest_until(received_on):
     """Art. 5: the last day on which a commune may contest a title received on
     ``received_on``, by e-mail, within 8 *jours francs* after its reception.

@@ -9,6 +9,7 @@ import pytest
 
 from contracts.catalogue import APPLICATION_CODES
 from contracts.subscriptions import Change, subscribers_on
+from servicekit.calendar import is_working_day
 from services.billing import rules
 from services.billing.tests.support import (
     LAVERUNE,
@@ -347,7 +348,7 @@ def test_a_title_may_be_contested_until_8_jours_francs_after_its_reception(
     received_on, last_day, why
 ):
     assert rules.contest_until(received_on) == last_day, why
-    assert rules.is_working_day(last_day)
+    assert is_working_day(last_day)
 
 
 @pytest.mark.parametrize(
