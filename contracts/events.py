@@ -45,6 +45,20 @@ class AccountCreatedSchema(Schema):
 ACCOUNT_CREATED = EventType("identity", "account.created", 1, AccountCreatedSchema)
 
 
+class AccountDeletedSchema(Schema):
+    """A citizen closed their account: every service erases or anonymises what it holds of
+    them (GDPR art. 17) and keeps what the commune's records need."""
+
+    account_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+ACCOUNT_DELETED = EventType(
+    "identity", "account.deleted", 1, AccountDeletedSchema,
+    (Subscriber("eservices", "on_account_deleted"),),
+)
+
+
 # -- subscriptions: the spine that billing (and, on their effective dates, the applications)
 # follow. Each event states a fact whole, so that a consumer needs no other event first:
 # events of different types travel in different queues and may arrive in any order.
@@ -122,7 +136,8 @@ CONVENTION_AMENDED = EventType(
 SUBSCRIPTION_CHANGED = EventType(
     "subscriptions", "subscription.changed", 1, SubscriptionChangedSchema,
     (*_billing("on_subscription_changed"), Subscriber("eadmin", "on_subscription_changed"),
-     Subscriber("opendata", "on_subscription_changed")),
+     Subscriber("opendata", "on_subscription_changed"),
+     Subscriber("eservices", "on_subscription_changed")),
 )
 COMMUNE_UPDATED = EventType(
     "subscriptions", "commune.updated", 1, CommuneUpdatedSchema, _billing("on_commune_updated"),
@@ -130,7 +145,8 @@ COMMUNE_UPDATED = EventType(
 CONVENTION_TERMINATED = EventType(
     "subscriptions", "convention.terminated", 1, ConventionTerminatedSchema,
     (*_billing("on_convention_terminated"), Subscriber("eadmin", "on_convention_terminated"),
-     Subscriber("opendata", "on_convention_terminated")),
+     Subscriber("opendata", "on_convention_terminated"),
+     Subscriber("eservices", "on_convention_terminated")),
 )
 
 
@@ -256,10 +272,34 @@ CONTRACT_AWARDED = EventType(
     (Subscriber("opendata", "on_contract_awarded"),),
 )
 
+# -- online services
+
+
+class CustomFormIntegratedSchema(Schema):
+    """The Metropole integrated a form outside the catalogue for a commune (Art. 2): the first
+    is free, each further one is billable work with VAT (Art. 3 and 6), billed on the
+    commune's next title."""
+
+    form_id = fields.UUID(required=True)
+    commune = InseeCode(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    integration_number = fields.Integer(required=True, validate=validate.Range(min=1))
+    billable = fields.Boolean(required=True)
+    price = Money(required=True, allow_none=True, metadata={"description": "net of tax"})
+    integrated_on = fields.Date(required=True)
+
+
+CUSTOM_FORM_INTEGRATED = EventType(
+    "eservices", "custom_form.integrated", 1, CustomFormIntegratedSchema,
+    _billing("on_custom_form_integrated"),
+)
+
 EVENT_TYPES = {
     event.name: event
     for event in (
         ACCOUNT_CREATED,
+        ACCOUNT_DELETED,
         POPULATION_UPDATED,
         CONVENTION_REGISTERED,
         CONVENTION_AMENDED,
@@ -275,6 +315,7 @@ EVENT_TYPES = {
         TITLE_PAID,
         TITLE_OVERDUE,
         CONTRACT_AWARDED,
+        CUSTOM_FORM_INTEGRATED,
     )
 }
 
