@@ -46,6 +46,8 @@ COPY_TYPES = ("full_copy", "extract_with_filiation", "extract_without_filiation"
 RELATIONSHIPS = ("self", "spouse", "ascendant", "descendant", "legal_representative", "other")
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# The files the service recognises by their first bytes, whatever their name says.
+ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 MAX_PAGE = 200
 
 
@@ -74,7 +76,8 @@ class AttachmentDefinitionSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
     required = fields.Boolean(load_default=False)
-    content_types = fields.List(fields.String(), required=True,
+    content_types = fields.List(fields.String(validate=validate.OneOf(ATTACHMENT_TYPES)),
+                                required=True,
                                 validate=validate.Length(min=1),
                                 metadata={"example": ["application/pdf", "image/jpeg"]})
     max_bytes = fields.Integer(load_default=MAX_ATTACHMENT_BYTES,

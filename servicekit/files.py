@@ -13,6 +13,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from nameko.extensions import DependencyProvider
+
+from servicekit.config import data_dir
+
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 CHUNK_BYTES = 1024 * 1024
 
@@ -106,9 +110,24 @@ class FileStore:
             return False
         return digest.hexdigest() == sha256
 
+    def remove(self, sha256):
+        """Deletes a file no record needs any more (personal data past its retention)."""
+        self._path(sha256).unlink(missing_ok=True)
+
     def _path(self, sha256):
         # The name comes from the database; refusing anything but a fingerprint keeps a
         # corrupted row from reading outside the store.
         if not SHA256_PATTERN.match(sha256):
             raise ValueError(f"not a SHA-256 fingerprint: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:]
+
+
+class Files(DependencyProvider):
+    """The service's ``FileStore``, under ``<data dir>/<service name>/files``."""
+
+    def setup(self):
+        self.store = FileStore(
+            data_dir(self.container.config) / self.container.service_name / "files")
+
+    def get_dependency(self, worker_ctx):
+        return self.store

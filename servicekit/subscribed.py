@@ -6,8 +6,10 @@ the one billing applies on 1 January."""
 from sqlalchemy import insert, select
 
 from contracts.catalogue import APPLICATIONS
-from contracts.errors import Forbidden
+from contracts.communes import is_member
+from contracts.errors import Forbidden, NotFound
 from contracts.subscriptions import Change, subscribers_on
+from servicekit.inbox import event_handler, idempotent
 from servicekit.tables import subscription_changes, terminations
 
 _NAMES = {application.code: application.name for application in APPLICATIONS}
@@ -67,3 +69,28 @@ def require_subscription(session, commune, application, day):
             f"Commune {commune} does not subscribe to {_NAMES[application]} ({application}) "
             f"on {day:%d/%m/%Y}: it may ask for it (Art. 9)."
         )
+
+
+class FollowsSubscriptions:
+    """What an application service inherits to know which communes subscribe to it: the
+    handlers of subscriptions' events, and ``require_subscribed`` for its commune-scoped
+    calls. The service sets ``application`` to its code of Article 1."""
+
+    application = None
+
+    @event_handler("subscriptions", "subscription.changed")
+    @idempotent
+    def on_subscription_changed(self, session, event):
+        record_change(session, event.event_id, event.data, event.occurred_at)
+
+    @event_handler("subscriptions", "convention.terminated")
+    @idempotent
+    def on_convention_terminated(self, session, event):
+        record_termination(session, event.data)
+
+    def require_subscribed(self, session, insee):
+        """``NotFound`` for a code that is no member commune, ``Forbidden`` for a member
+        that does not subscribe today."""
+        if not is_member(insee):
+            raise NotFound("No such member commune.")
+        require_subscription(session, insee, self.application, self.clock.today())

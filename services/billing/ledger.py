@@ -8,6 +8,7 @@ the view in one pass, so a draft always reflects every event already processed.
 """
 
 import uuid
+from decimal import Decimal
 from dataclasses import dataclass
 from datetime import date
 
@@ -565,6 +566,35 @@ def record_extra(session, insee, new, recorded_by, now):
         vat_rate=rules.NORMAL_VAT_RATE,
         recorded_at=now,
         recorded_by=str(recorded_by)[:60],
+    )
+    session.add(extra)
+    session.flush()
+    return extra
+
+
+def record_custom_form(session, data, now):
+    """A custom form the Metropole integrated for a commune (Art. 2): from the second on, an
+    extra with VAT (Art. 3, 6) on the commune's next title — the integration's year, or the
+    first year after it whose title is not issued yet. The form's id names the extra, so the
+    same integration is never billed twice."""
+    if not data["billable"] or session.get(Extra, data["form_id"]) is not None:
+        return None
+    year = data["integrated_on"].year
+    while session.scalar(select(Document.number).where(
+            Document.insee == data["commune"], Document.year == year, Document.kind == TITLE,
+            Document.status == ISSUED).limit(1)):
+        year += 1
+    extra = Extra(
+        id=data["form_id"],
+        insee=data["commune"],
+        year=year,
+        description=(f"Intégration du formulaire « {data['title'][:200]} », formulaire hors "
+                     f"catalogue n° {data['integration_number']} (Art. 2)"),
+        quantity=Decimal(1),
+        unit_price=data["price"],
+        vat_rate=rules.NORMAL_VAT_RATE,
+        recorded_at=now,
+        recorded_by="eservices",
     )
     session.add(extra)
     session.flush()

@@ -260,3 +260,11 @@ class BillingService(CommunsService):
     @idempotent
     def on_convention_terminated(self, session, event):
         ledger.record_termination(session, event.data)
+
+    @event_handler("eservices", "custom_form.integrated")
+    @idempotent
+    def on_custom_form_integrated(self, session, event):
+        extra = ledger.record_custom_form(session, event.data, self.clock.now())
+        if extra is not None:
+            log.info("extra.recorded", commune=extra.insee, extra_id=str(extra.id),
+                     year=extra.year, source="custom_form")

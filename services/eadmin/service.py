@@ -12,7 +12,6 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 
-from contracts.communes import is_member
 from contracts.eadmin import (
     TRANSMITTED,
     AccountingBatchSchema,
@@ -31,21 +30,20 @@ from contracts.eadmin import (
     PublicationSchema,
     SessionSchema,
 )
-from contracts.errors import NotFound, ServiceUnavailable
+from contracts.errors import ServiceUnavailable
 from contracts.subscriptions import population_vintage_for
-from servicekit import subscribed
-from servicekit.config import data_dir, public_url
+from servicekit.config import public_url
 from servicekit.database import Database
-from servicekit.files import FileStore
-from servicekit.inbox import event_handler, idempotent
+from servicekit.files import Files
 from servicekit.logging import get_logger
+from servicekit.mail import Mailer
 from servicekit.outbox import Outbox
 from servicekit.rpc import call as rpc_call
 from servicekit.service import CommunsService, rpc
+from servicekit.subscribed import FollowsSubscriptions
 from servicekit.timer import timer
 from servicekit.validation import load
 from services.eadmin import accounting, acts, registry, sessions
-from servicekit.mail import Mailer
 from services.eadmin.models import Act, Base
 from services.eadmin.transmission import (
     REPLIES,
@@ -61,16 +59,6 @@ APPLICATION = "eadmin"
 DEFAULT_ARCHIVAL_AGENCY = "FRAD034"
 
 
-class Files(DependencyProvider):
-    """The content-addressed store of the service's files, under its data dir."""
-
-    def setup(self):
-        self.store = FileStore(data_dir(self.container.config) / "eadmin" / "files")
-
-    def get_dependency(self, worker_ctx):
-        return self.store
-
-
 class Prefecture(DependencyProvider):
     def setup(self):
         self.client = PrefectureClient(PrefectureSettings.from_config(self.container.config))
@@ -79,8 +67,9 @@ class Prefecture(DependencyProvider):
         return self.client
 
 
-class EadminService(CommunsService):
+class EadminService(FollowsSubscriptions, CommunsService):
     name = "eadmin"
+    application = APPLICATION
     db = Database(Base.metadata)
     outbox = Outbox()
     files = Files()
@@ -88,10 +77,6 @@ class EadminService(CommunsService):
     config = Config()
     subscriptions = RpcProxy("subscriptions")
 
-    def _subscribed(self, session, insee):
-        if not is_member(insee):
-            raise NotFound("No such member commune.")
-        subscribed.require_subscription(session, insee, APPLICATION, self.clock.today())
 
     # -- certificates
 
@@ -99,7 +84,7 @@ class EadminService(CommunsService):
     def register_certificate(self, insee, certificate):
         certificate = load(NewCertificateSchema(), certificate)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             row = registry.register_certificate(session, insee, certificate, self.clock.now())
             log.info("certificate.registered", commune=insee, certificate_id=str(row.id))
             return CertificateSchema().dump(registry.certificate_view(row, self.clock.today()))
@@ -107,7 +92,7 @@ class EadminService(CommunsService):
     @rpc
     def certificates(self, insee):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return CertificateSchema(many=True).dump(
                 [registry.certificate_view(c, self.clock.today())
                  for c in registry.certificates_of(session, insee)]
@@ -116,7 +101,7 @@ class EadminService(CommunsService):
     @rpc
     def revoke_certificate(self, insee, certificate_id):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             row = registry.revoke_certificate(session, insee, certificate_id)
             log.info("certificate.revoked", commune=insee, certificate_id=str(row.id))
             return CertificateSchema().dump(registry.certificate_view(row, self.clock.today()))
@@ -127,7 +112,7 @@ class EadminService(CommunsService):
     def create_act(self, insee, act, created_by):
         act = load(NewActSchema(), act)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             created = registry.create_act(session, self.files, insee, act, created_by,
                                           self.clock.now())
             log.info("act.created", commune=insee, act_id=str(created.id))
@@ -136,7 +121,7 @@ class EadminService(CommunsService):
     @rpc
     def acts(self, insee):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return ActSchema(many=True).dump(
                 [registry.act_view(session, a, self.clock.today())
                  for a in registry.acts_of(session, insee)]
@@ -145,7 +130,7 @@ class EadminService(CommunsService):
     @rpc
     def act(self, insee, act_id):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return ActSchema().dump(registry.act_view(
                 session, registry.act_of(session, insee, act_id), self.clock.today()))
 
@@ -153,7 +138,7 @@ class EadminService(CommunsService):
     def sign_act(self, insee, act_id, signature):
         signature = load(NewSignatureSchema(), signature)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             act = registry.sign(session, self.files, insee, act_id, signature,
                                 self.clock.today(), self.clock.now())
             log.info("act.signed", commune=insee, act_id=str(act.id), state=act.state)
@@ -163,7 +148,7 @@ class EadminService(CommunsService):
     def publish_act(self, insee, act_id, publication):
         publication = load(PublicationSchema(), publication)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             act = registry.publish(session, insee, act_id, publication["published_on"],
                                    self.clock.now())
             return ActSchema().dump(registry.act_view(session, act, self.clock.today()))
@@ -172,7 +157,7 @@ class EadminService(CommunsService):
     def transmit_act(self, insee, act_id):
         """Posts the signed act to the prefecture; the acknowledgement follows (timer)."""
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             act, transmission = registry.prepare_transmission(session, self.files, insee,
                                                               act_id, self.clock.now())
         # Outside any transaction: the prefecture may be slow. Posting the same identifier
@@ -234,7 +219,7 @@ class EadminService(CommunsService):
         document = answer["document"]
         acts.check_files([("document", document["content"])])
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             act = registry.act_of(session, insee, act_id)
             registry.message_to_answer(session, act, answer["message_id"], answer["reply"],
                                        REPLIES)
@@ -289,7 +274,7 @@ class EadminService(CommunsService):
         new = load(NewSessionSchema(), new)
         population = self._population(insee)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             row = sessions.create_session(session, self.files, insee, new, population,
                                           self.clock.now())
             log.info("session.created", commune=insee, session_id=str(row.id))
@@ -300,7 +285,7 @@ class EadminService(CommunsService):
     def council_session(self, insee, session_id):
         population = self._population(insee)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return SessionSchema().dump(sessions.session_view(
                 session, sessions.session_of(session, insee, session_id), population,
                 self.clock.today()))
@@ -310,7 +295,7 @@ class EadminService(CommunsService):
         mailer = Mailer.from_config(self.config)
         population = self._population(insee)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             row = sessions.convene(session, mailer, insee, session_id, population,
                                    self._link_of, self.clock.today(), self.clock.now())
             log.info("session.convened", commune=insee, session_id=str(row.id))
@@ -323,7 +308,7 @@ class EadminService(CommunsService):
         mailer = Mailer.from_config(self.config)
         population = self._population(insee)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             row = sessions.add_document(session, self.files, mailer, insee, session_id,
                                         document, self._link_of, self.clock.now())
             return SessionSchema().dump(
@@ -348,7 +333,7 @@ class EadminService(CommunsService):
     def send_accounting_batch(self, insee, new):
         new = load(NewAccountingBatchSchema(), new)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             batch, pes_file = accounting.create_batch(session, self.files, insee, new,
                                                       self.clock.today(), self.clock.now())
             batch_id = batch.id
@@ -366,7 +351,7 @@ class EadminService(CommunsService):
     @rpc
     def accounting_batches(self, insee):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return AccountingBatchSchema(many=True).dump(
                 [accounting.batch_view(b) for b in accounting.batches_of(session, insee)])
 
@@ -375,7 +360,7 @@ class EadminService(CommunsService):
     @rpc
     def archive(self, insee):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return ArchiveEntrySchema(many=True).dump(
                 [registry.archive_view(entry, act)
                  for entry, act in registry.archive_of(session, insee)]
@@ -385,7 +370,7 @@ class EadminService(CommunsService):
     def export_archive(self, insee, act_id):
         """The SEDA transfer package of an archived act, base64."""
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             package = registry.export_archive(
                 session, self.files, insee, act_id,
                 self.config.get("EADMIN_ARCHIVAL_AGENCY", DEFAULT_ARCHIVAL_AGENCY),
@@ -395,18 +380,10 @@ class EadminService(CommunsService):
     @rpc
     def check_archive(self, insee, act_id):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return IntegritySchema().dump(
                 registry.check_integrity(session, self.files, insee, act_id))
 
     # -- who subscribes, from subscriptions' events
 
-    @event_handler("subscriptions", "subscription.changed")
-    @idempotent
-    def on_subscription_changed(self, session, event):
-        subscribed.record_change(session, event.event_id, event.data, event.occurred_at)
 
-    @event_handler("subscriptions", "convention.terminated")
-    @idempotent
-    def on_convention_terminated(self, session, event):
-        subscribed.record_termination(session, event.data)

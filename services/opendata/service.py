@@ -14,8 +14,6 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import IntegrityError
 
-from contracts.communes import is_member
-from contracts.errors import NotFound
 from contracts.opendata import (
     DatasetChangesSchema,
     DatasetPageSchema,
@@ -30,14 +28,14 @@ from contracts.opendata import (
     ResourceSchema,
     UploadSchema,
 )
-from servicekit import subscribed
-from servicekit.config import data_dir, public_url
+from servicekit.config import public_url
 from servicekit.database import Database
-from servicekit.files import FileStore
+from servicekit.files import Files
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
 from servicekit.providers import sibling
 from servicekit.service import CommunsService, rpc
+from servicekit.subscribed import FollowsSubscriptions
 from servicekit.validation import load
 from services.opendata import catalog, dcat, decp, ingest
 from services.opendata.models import Base
@@ -45,16 +43,6 @@ from services.opendata.models import Base
 log = get_logger(__name__)
 
 APPLICATION = "opendata"
-
-
-class Files(DependencyProvider):
-    """Every version uploaded, as stored (UTF-8), under the service's data dir."""
-
-    def setup(self):
-        self.store = FileStore(data_dir(self.container.config) / "opendata" / "files")
-
-    def get_dependency(self, worker_ctx):
-        return self.store
 
 
 class Partners(DependencyProvider):
@@ -72,17 +60,14 @@ class Partners(DependencyProvider):
             log.info("publishers.added", count=added)
 
 
-class OpendataService(CommunsService):
+class OpendataService(FollowsSubscriptions, CommunsService):
     name = "opendata"
+    application = APPLICATION
     db = Database(Base.metadata)
     files = Files()
     partners = Partners()
     config = Config()
 
-    def _subscribed(self, session, insee):
-        if not is_member(insee):
-            raise NotFound("No such member commune.")
-        subscribed.require_subscription(session, insee, APPLICATION, self.clock.today())
 
     def _dataset_view(self, session, dataset):
         return DatasetSchema().dump(catalog.dataset_view(session, dataset, self.clock.today()))
@@ -161,7 +146,7 @@ class OpendataService(CommunsService):
     def create_dataset(self, insee, dataset, created_by):
         dataset = load(NewDatasetSchema(), dataset)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             created = catalog.create_dataset(session, insee, dataset, created_by,
                                              self.clock.now())
             log.info("dataset.created", commune=insee, dataset_id=str(created.id))
@@ -170,7 +155,7 @@ class OpendataService(CommunsService):
     @rpc
     def commune_datasets(self, insee):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return DatasetSchema(many=True).dump(
                 [catalog.dataset_view(session, d, self.clock.today())
                  for d in catalog.commune_datasets(session, insee)])
@@ -178,7 +163,7 @@ class OpendataService(CommunsService):
     @rpc
     def commune_dataset(self, insee, dataset_id):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             return self._dataset_view(session,
                                       catalog.commune_dataset(session, insee, dataset_id))
 
@@ -186,7 +171,7 @@ class OpendataService(CommunsService):
     def change_dataset(self, insee, dataset_id, changes):
         changes = load(DatasetChangesSchema(), changes)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             dataset = catalog.commune_dataset(session, insee, dataset_id, lock=True)
             catalog.change_dataset(dataset, changes)
             return self._dataset_view(session, dataset)
@@ -195,7 +180,7 @@ class OpendataService(CommunsService):
     def add_resource(self, insee, dataset_id, resource):
         resource = load(NewResourceSchema(), resource)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             dataset = catalog.commune_dataset(session, insee, dataset_id, lock=True)
             added = catalog.add_resource(session, dataset, resource, self.clock.now())
             log.info("resource.added", commune=insee, dataset_id=str(dataset.id),
@@ -208,7 +193,7 @@ class OpendataService(CommunsService):
         reason) or stores it as the resource's next version."""
         upload = load(UploadSchema(), upload)
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             dataset = catalog.commune_dataset(session, insee, dataset_id, lock=True)
             resource = catalog.resource_of(session, dataset, resource_id)
             version = ingest.ingest_version(
@@ -222,7 +207,7 @@ class OpendataService(CommunsService):
     @rpc
     def publish_dataset(self, insee, dataset_id):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             dataset = catalog.commune_dataset(session, insee, dataset_id, lock=True)
             catalog.publish(session, dataset, self.clock.now())
             log.info("dataset.published", commune=insee, dataset_id=str(dataset.id))
@@ -231,22 +216,14 @@ class OpendataService(CommunsService):
     @rpc
     def overdue_datasets(self, insee):
         with self.db.transaction() as session:
-            self._subscribed(session, insee)
+            self.require_subscribed(session, insee)
             today = self.clock.today()
             return OverdueDatasetSchema(many=True).dump([
                 catalog.overdue_view(d) for d in catalog.overdue(session, insee, today)])
 
     # -- events
 
-    @event_handler("subscriptions", "subscription.changed")
-    @idempotent
-    def on_subscription_changed(self, session, event):
-        subscribed.record_change(session, event.event_id, event.data, event.occurred_at)
 
-    @event_handler("subscriptions", "convention.terminated")
-    @idempotent
-    def on_convention_terminated(self, session, event):
-        subscribed.record_termination(session, event.data)
 
     @event_handler("procurement", "contract.awarded")
     @idempotent

@@ -1,6 +1,7 @@
 """Billing's database without a broker: the view built from subscriptions' facts, drafts
 computed on read, gap-free numbering, idempotent issuing and corrections."""
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -256,6 +257,44 @@ def test_a_title_of_a_commune_that_owes_nothing_any_more_is_cancelled_without_re
 
 
 # -- extras -------------------------------------------------------------------------------------
+
+
+def custom_form(number, integrated_on=date(2022, 5, 10), price="450.00"):
+    return {"form_id": uuid.UUID(int=number), "commune": LAVERUNE, "slug": f"form-{number}",
+            "title": f"Formulaire {number}", "integration_number": number,
+            "billable": number > 1, "price": D(price) if number > 1 else None,
+            "integrated_on": integrated_on}
+
+
+def test_the_first_custom_form_is_free_and_the_second_a_vat_line_on_the_draft(session):
+    feed(session, agreement_facts())
+
+    assert ledger.record_custom_form(session, custom_form(1), NOW) is None
+    extra = ledger.record_custom_form(session, custom_form(2), NOW)
+
+    assert (extra.year, extra.unit_price, extra.vat_rate) == (2022, D("450.00"), D("0.20"))
+    assert "Formulaire 2" in extra.description and "n° 2" in extra.description
+    (draft,) = titles(session)
+    assert (draft["total_net"], draft["total_vat"], draft["total"]) == ("600.11", "90.00",
+                                                                        "690.11")
+
+
+def test_the_same_integration_told_twice_is_billed_once(session):
+    feed(session, agreement_facts())
+    ledger.record_custom_form(session, custom_form(2), NOW)
+
+    assert ledger.record_custom_form(session, custom_form(2), NOW) is None
+    assert len(ledger.extras_of(session, LAVERUNE)) == 1
+
+
+def test_a_custom_form_integrated_after_the_title_was_issued_goes_on_the_next_year(session,
+                                                                                     outbox):
+    feed(session, agreement_facts())
+    issue(session, outbox)
+
+    extra = ledger.record_custom_form(session, custom_form(2, date(2022, 11, 3)), NOW)
+
+    assert extra.year == 2023
 
 
 def test_an_extra_carries_vat_at_the_normal_rate_and_its_amount(session):
