@@ -119,7 +119,7 @@ class CommuneFormSchema(FormDefinitionSchema):
 # -- a commune's set-up (Art. 2: the Metropole sets up its graphic charter)
 
 
-class ContactSchema(StrictSchema):
+class ServiceContactSchema(StrictSchema):
     address = fields.String(required=True, validate=validate.Length(min=1, max=300))
     email = fields.Email(required=True)
     phone = fields.String(required=True, validate=validate.Regexp(r"^\+?[0-9 .]{6,20}$"))
@@ -135,7 +135,7 @@ class BrandingSchema(StrictSchema):
                                    metadata={"example": "#005a9c"})
     secondary_colour = fields.String(required=True,
                                      validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
-    contact = fields.Nested(ContactSchema, required=True)
+    contact = fields.Nested(ServiceContactSchema, required=True)
 
 
 class CommuneBrandingSchema(BrandingSchema):

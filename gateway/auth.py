@@ -1,7 +1,8 @@
 """Who is calling, and which commune's data they may reach.
 
 Tokens are verified here, with the identity service's public keys (its JWKS) kept in memory:
-no call to identity per request, one when a token names a key not seen yet (rotation).
+no call to identity per request, one when a token names a key not seen yet (rotation). Their
+issuer is the suite's public URL (``COMMUNS_PUBLIC_URL``), which identity signs with too.
 """
 
 import time
@@ -16,8 +17,9 @@ from contracts.identity import (
     METROPOLE_ADMIN,
     TOKEN_ALGORITHM,
     TOKEN_AUDIENCE,
-    TOKEN_ISSUER,
+    token_issuer,
 )
+from servicekit.config import public_url
 
 INVALID_TOKEN = "The access token is invalid or has expired."
 KEY_REFRESH_INTERVAL = 10.0
@@ -45,7 +47,8 @@ def bearer_token(authorization):
 
 
 class TokenVerifier:
-    def __init__(self):
+    def __init__(self, issuer):
+        self.issuer = issuer
         self._keys = {}
         self._fetched_at = float("-inf")
 
@@ -66,7 +69,7 @@ class TokenVerifier:
                 key,
                 algorithms=[TOKEN_ALGORITHM],
                 audience=TOKEN_AUDIENCE,
-                issuer=TOKEN_ISSUER,
+                issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError:
@@ -88,7 +91,7 @@ class Tokens(DependencyProvider):
     """One verifier, and its key cache, per gateway container."""
 
     def setup(self):
-        self.verifier = TokenVerifier()
+        self.verifier = TokenVerifier(token_issuer(public_url(self.container.config)))
 
     def get_dependency(self, worker_ctx):
         return self.verifier

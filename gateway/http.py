@@ -73,6 +73,9 @@ class RouteSpec:
     max_body: int = MAX_BODY_BYTES
     # A body whose every field is optional may be left out: it then reads as ``{}``.
     body_required: bool = True
+    # The route's roles reach every member commune in its path: a citizen submits a request
+    # to any of the 31.
+    any_commune: bool = False
 
     @property
     def openapi_path(self):
@@ -210,7 +213,7 @@ def declared_headers(schema, request):
 
 def route(method, path, *, summary, tag, body=None, query=None, headers=None, response=None,
           many=False, status=200, public=False, roles=(), errors=(), media_type=JSON,
-          max_body=MAX_BODY_BYTES, body_required=True):
+          max_body=MAX_BODY_BYTES, body_required=True, any_commune=False):
     """Declare a gateway route; the method receives ``(request, principal, body, query,
     headers, **path)`` — ``body`` is the validated JSON as sent, ``headers`` the request
     headers declared by the ``headers`` schema, loaded — and returns the JSON of the
@@ -218,7 +221,8 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
     spec = RouteSpec(method, path, summary, tag, body=body, query=query, headers=headers,
                      response=response, many=many, status=status, public=public,
                      roles=tuple(roles), errors=tuple(errors), media_type=media_type,
-                     max_body=max_body, body_required=body_required)
+                     max_body=max_body, body_required=body_required,
+                     any_commune=any_commune)
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -226,7 +230,8 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
             principal = None if spec.public else self.authenticate(request, spec.roles)
             commune = path_values.get(COMMUNE_PATH_PARAMETER)
             if commune is not None and not (
-                is_member(commune) and (principal is None or principal.reaches(commune))
+                is_member(commune)
+                and (principal is None or spec.any_commune or principal.reaches(commune))
             ):
                 # Another commune's data does not exist for this caller: 404, never 403 —
                 # the same answer as for a code that is no member commune at all.

@@ -143,6 +143,8 @@ def _path_parameters(route):
 
 
 def _success(route):
+    if route.status == 204:
+        return {"description": route.summary}
     if route.media_type != "application/json":
         return {"description": route.summary,
                 "content": {route.media_type: {"schema": {"type": "string"}}}}

@@ -1,7 +1,6 @@
 """Routes of the billing service: Annex 1 (Art. 4), the annual titles and their corrections
 (Art. 5), extra work with VAT (Art. 6)."""
 
-from marshmallow import Schema, fields, validate
 
 from contracts.billing import (
     AnnexSchema,
@@ -16,22 +15,7 @@ from contracts.billing import (
 )
 from contracts.identity import METROPOLE_ADMIN
 from gateway.http import route
-from gateway.routes import ADMIN_OR_AGENT
-
-IDEMPOTENCY_KEY = "Idempotency-Key"
-
-
-class IdempotencyKeyHeaderSchema(Schema):
-    idempotency_key = fields.String(
-        data_key=IDEMPOTENCY_KEY,
-        load_default=None,
-        validate=validate.Regexp(
-            r"^[\x20-\x7e]{1,255}$", error="1 to 255 printable ASCII characters."
-        ),
-        metadata={"description": "Sent again with the same key, the request gives the first "
-                  "answer again and issues nothing more; the same key for another year is "
-                  "a conflict."},
-    )
+from gateway.routes import ADMIN_OR_AGENT, IdempotencyKeyHeaderSchema
 
 
 class BillingRoutes:

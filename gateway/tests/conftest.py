@@ -14,20 +14,23 @@ from gateway.service import GatewayService
 from gateway.tests.fakes import (
     ADMIN_ID,
     AGENT_ID,
+    CITIZEN_ID,
     LAVERUNE,
     FakeService,
     SigningKey,
     bearer,
     billing_answers,
     eadmin_answers,
+    eservices_answers,
     opendata_answers,
     subscriptions_answers,
 )
 
 
 @pytest.fixture
-def signing_key():
-    return SigningKey.generate()
+def signing_key(suite_config):
+    """Signs as identity does, for the issuer the gateway expects: its public URL."""
+    return SigningKey.generate(suite_config)
 
 
 @pytest.fixture
@@ -38,6 +41,8 @@ def principals():
                    "role": METROPOLE_ADMIN, "commune": None},
         AGENT_ID: {"kind": "account", "id": AGENT_ID, "name": "agent.laverune",
                    "role": COMMUNE_AGENT, "commune": LAVERUNE},
+        CITIZEN_ID: {"kind": "account", "id": CITIZEN_ID, "name": "Ada Lovelace",
+                     "role": CITIZEN, "commune": None, "email": "ada@example.org"},
     }
 
 
@@ -56,6 +61,7 @@ def fake_services(signing_key, principals):
     fakes["billing"].answers.update(billing_answers())
     fakes["eadmin"].answers.update(eadmin_answers())
     fakes["opendata"].answers.update(opendata_answers())
+    fakes["eservices"].answers.update(eservices_answers())
     return fakes
 
 
@@ -105,4 +111,4 @@ def agent_headers(signing_key):
 
 @pytest.fixture
 def citizen_headers(signing_key):
-    return bearer(signing_key.token("a-citizen", CITIZEN))
+    return bearer(signing_key.token(CITIZEN_ID, CITIZEN))

@@ -9,7 +9,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from contracts.identity import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER
+from contracts.identity import TOKEN_ALGORITHM, TOKEN_AUDIENCE, token_issuer
+from servicekit.config import public_url
 
 LAVERUNE, MONTPELLIER = "34134", "34172"
 ADMIN_ID = str(uuid.UUID(int=1))
@@ -23,14 +24,17 @@ OMITTED = object()
 
 @dataclass
 class SigningKey:
-    """An ES256 key pair and its key id, as the identity service holds one."""
+    """An ES256 key pair and its key id, as the identity service holds one, and the issuer it
+    signs as: the public URL of the config the gateway under test runs with."""
 
     kid: str
     private_key: ec.EllipticCurvePrivateKey = field(repr=False)
+    issuer: str
 
     @classmethod
-    def generate(cls, kid=None):
-        return cls(kid or uuid.uuid4().hex, ec.generate_private_key(ec.SECP256R1()))
+    def generate(cls, config, kid=None):
+        return cls(kid or uuid.uuid4().hex, ec.generate_private_key(ec.SECP256R1()),
+                   token_issuer(public_url(config)))
 
     def jwk(self):
         public = ECAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
@@ -41,7 +45,7 @@ class SigningKey:
         it out when given as ``OMITTED``."""
         now = int(time.time())
         payload = {
-            "iss": TOKEN_ISSUER,
+            "iss": self.issuer,
             "aud": TOKEN_AUDIENCE,
             "sub": subject,
             "kind": kind,
@@ -372,4 +376,94 @@ def opendata_answers():
             resource(),
         "publish_dataset": lambda insee, dataset_id: dataset(insee, "published"),
         "overdue_datasets": lambda insee: [],
+    }
+
+
+# -- online services
+
+CITIZEN_ID = str(uuid.UUID(int=13))
+AGENDA_ID = str(uuid.UUID(int=14))
+CITIZEN_REQUEST_ID = str(uuid.UUID(int=15))
+CONTACT = {"address": "Place de la mairie, 34880 Lavérune", "email": "mairie@laverune.fr",
+           "phone": "04 67 47 00 00", "opening_hours": None}
+BRANDING = {"name": "Mairie de Lavérune", "logo_url": None, "primary_colour": "#005a9c",
+            "secondary_colour": "#f2a900", "contact": CONTACT}
+NEW_CUSTOM_FORM = {"slug": "pret-de-salle", "title": "Prêt de salle",
+                   "description": "Réserver une salle communale.",
+                   "handling_service": "Service vie associative", "retention_days": 365,
+                   "fields": [{"name": "date_souhaitee", "label": "Date", "type": "date",
+                               "required": True}],
+                   "integration_price": "450.00"}
+NEW_REQUEST = {"form": "contact", "data": {"subject": "Horaires", "message": "Bonjour"}}
+
+
+def form_definition(slug="contact", commune=None):
+    return {"slug": slug, "version": 1, "title": "Formulaire de contact",
+            "description": "Écrire à la mairie.", "category": "contact", "kind": "contact",
+            "handling_service": "Accueil", "retention_days": 365,
+            "fields": [{"name": "subject", "label": "Objet", "type": "text", "required": True,
+                        "choices": None, "max_length": 200, "minimum": None, "maximum": None,
+                        "personal": False}],
+            "attachments": [], "transitions": [{"from": "new", "to": "in_progress"}],
+            "commune": commune}
+
+
+def citizen_request(insee, status="new"):
+    return {"id": CITIZEN_REQUEST_ID, "reference": f"{insee}-2026-000001", "commune": insee,
+            "form": "contact", "form_version": 1, "form_title": "Formulaire de contact",
+            "handling_service": "Accueil", "status": status,
+            "submitted_at": "2026-11-27T10:00:00+00:00",
+            "registration_acknowledged_at": "2026-11-27T10:00:00+00:00",
+            "receipt_acknowledged_at": None, "acknowledge_by": "2026-12-11",
+            "data": {"subject": "Horaires"}, "attachments": [],
+            "requester": {"account_id": CITIZEN_ID, "name": "Ada Lovelace",
+                          "email": "ada@example.org"},
+            "flags": [], "waiting_list_position": None,
+            "history": [{"status": "new", "at": "2026-11-27T10:00:00+00:00", "by": "citizen"}],
+            "seconds_in_status": {"new": 60}, "messages": [], "anonymised": False}
+
+
+def eservices_answers():
+    """Plausible answers of every RPC of the online services, for a test to override."""
+    agenda = {"id": AGENDA_ID, "commune": LAVERUNE, "name": "M. le Maire",
+              "kind": "elected_official"}
+    slot = {"id": str(uuid.UUID(int=16)), "agenda_id": AGENDA_ID,
+            "starts_at": "2026-12-01T09:00:00+00:00", "ends_at": "2026-12-01T09:30:00+00:00",
+            "booked": False}
+    camp = {"id": str(uuid.UUID(int=17)), "commune": LAVERUNE, "name": "Séjour neige",
+            "starts_on": "2027-02-15", "ends_on": "2027-02-20", "places": 20,
+            "places_taken": 0, "waiting_list": 0}
+    branding = {**BRANDING, "commune": LAVERUNE, "updated_at": "2026-11-27T10:00:00+00:00"}
+    custom = {**form_definition("pret-de-salle", LAVERUNE), "active": True,
+              "integration_number": 2, "billable": True, "integration_price": "450.00"}
+    return {
+        "catalogue": lambda: [form_definition()],
+        "commune_forms": lambda insee, include_inactive=False: [
+            {**form_definition(), "active": True}],
+        "branding": lambda insee: branding,
+        "agendas": lambda insee: [agenda],
+        "slots": lambda insee, agenda_id, query: [slot],
+        "camps": lambda insee: [camp],
+        "set_branding": lambda insee, new, by: branding,
+        "create_custom_form": lambda insee, new, by: custom,
+        "custom_forms": lambda insee: [custom],
+        "activate_form": lambda insee, slug, by, active=True: {**form_definition(slug),
+                                                               "active": active},
+        "create_agenda": lambda insee, new: agenda,
+        "open_slots": lambda insee, agenda_id, new: [slot],
+        "create_camp": lambda insee, new: camp,
+        "commune_requests": lambda insee, query: {"items": [citizen_request(insee)],
+                                                  "counts": {"new": 1}, "next_cursor": None},
+        "commune_request": lambda insee, request_id: citizen_request(insee),
+        "move_request": lambda insee, request_id, transition, agent_id: citizen_request(
+            insee, transition["to"]),
+        "agent_message": lambda insee, request_id, message, agent_id: citizen_request(insee),
+        "submit_request": lambda insee, new, requester, idempotency_key=None:
+            citizen_request(insee),
+        "citizen_requests": lambda account_id: [citizen_request(LAVERUNE)],
+        "citizen_request": lambda account_id, request_id: citizen_request(LAVERUNE),
+        "citizen_message": lambda account_id, request_id, message: citizen_request(LAVERUNE),
+        "cancel_request": lambda account_id, request_id: citizen_request(LAVERUNE,
+                                                                          "cancelled"),
+        "citizen_export": lambda account_id: {"requests": [citizen_request(LAVERUNE)]},
     }

@@ -1,10 +1,12 @@
-"""Who may call what: token checks, roles, and which commune's data a caller reaches.
+"""Who may call what: token checks, roles, and which commune's data a caller reaches; and
+who may call each route of identity (the table at the end).
 
 The gateway verifies tokens itself with the JWKS of identity; a refused token must cost
 identity nothing, so these tests look at the calls the fake identity received.
 """
 
 import time
+from dataclasses import dataclass, field
 
 import jwt
 import pytest
@@ -12,11 +14,12 @@ import pytest
 from contracts.identity import (
     CITIZEN,
     COMMUNE_AGENT,
+    COMPANY,
     METROPOLE_ADMIN,
     TOKEN_AUDIENCE,
-    TOKEN_ISSUER,
 )
 from gateway.http import route
+from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
     ADMIN_ID,
@@ -79,15 +82,16 @@ def test_a_garbage_token_is_401_and_asks_identity_nothing(gateway, api, fake_ide
 
 
 def test_a_token_signed_by_another_key_with_the_same_key_id_is_401(
-        gateway, api, fake_identity, signing_key):
-    impostor = SigningKey.generate(kid=signing_key.kid)
+        gateway, api, fake_identity, signing_key, suite_config):
+    impostor = SigningKey.generate(suite_config, kid=signing_key.kid)
     assert_unauthorized(api.get("/api/v1/me",
                                 headers=bearer(impostor.token(ADMIN_ID, METROPOLE_ADMIN))))
     assert fake_identity.called("get_principal") == []
 
 
-def test_a_token_naming_a_key_identity_does_not_publish_is_401(gateway, api, fake_identity):
-    stranger = SigningKey.generate()
+def test_a_token_naming_a_key_identity_does_not_publish_is_401(gateway, api, fake_identity,
+                                                                suite_config):
+    stranger = SigningKey.generate(suite_config)
     assert_unauthorized(api.get("/api/v1/me",
                                 headers=bearer(stranger.token(ADMIN_ID, METROPOLE_ADMIN))))
     assert fake_identity.called("get_principal") == []
@@ -104,9 +108,12 @@ def test_an_expired_token_is_401(gateway, api, fake_identity, signing_key):
 @pytest.mark.parametrize("claims", [
     {"aud": "another-api"},
     {"iss": "another-issuer"},
+    # The constant issuer of earlier versions: tokens now come from the suite's public URL.
+    {"iss": "communs-identity"},
+    {"iss": OMITTED},
     {"exp": OMITTED},
     {"sub": OMITTED},
-], ids=["audience", "issuer", "no-expiry", "no-subject"])
+], ids=["audience", "issuer", "former-issuer", "no-issuer", "no-expiry", "no-subject"])
 def test_a_token_not_made_for_this_api_is_401(gateway, api, fake_identity, signing_key, claims):
     token = signing_key.token(AGENT_ID, COMMUNE_AGENT, LAVERUNE, **claims)
     assert_unauthorized(api.get("/api/v1/me", headers=bearer(token)))
@@ -115,7 +122,7 @@ def test_a_token_not_made_for_this_api_is_401(gateway, api, fake_identity, signi
 
 def test_an_unsigned_token_is_401(gateway, api, fake_identity, signing_key):
     unsigned = jwt.encode(
-        {"iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE, "sub": ADMIN_ID, "kind": "account",
+        {"iss": signing_key.issuer, "aud": TOKEN_AUDIENCE, "sub": ADMIN_ID, "kind": "account",
          "role": METROPOLE_ADMIN, "commune": None, "iat": int(time.time()),
          "exp": int(time.time()) + 600},
         None, algorithm="none", headers={"kid": signing_key.kid})
@@ -222,3 +229,173 @@ def test_a_public_commune_route_is_open_to_anyone_for_a_member_commune(start_gat
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"commune": commune}
     assert api.get("/api/v1/communes/99999/published").status_code == 404
+
+
+# -- who may call each route of identity ------------------------------------------------------
+# Every identity route is in this table (the test below checks it), as the other services'
+# are in test_subscriptions_billing_access.py.
+
+ANY_ACCOUNT = "any account"
+PUBLIC = "anyone, without a token"
+ADMIN = (METROPOLE_ADMIN,)
+ADMIN_OR_AGENT = (METROPOLE_ADMIN, COMMUNE_AGENT)
+CITIZENS = (CITIZEN,)
+VERIFICATION_TOKEN = "dGhlIHNlY3JldCBvZiBhIGxpbms"
+NEW_CITIZEN = {"email": "ada@example.org", "password": "analytical engine 1843",
+               "given_name": "Ada", "family_name": "Lovelace"}
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str  # {insee} stands for the commune the caller tries to reach
+    rpc: str
+    allowed: object  # roles, ANY_ACCOUNT or PUBLIC
+    status: int = 200
+    json: dict | None = None
+    params: dict = field(default_factory=dict)
+    service: str = "identity"
+
+    def url(self, commune=LAVERUNE):
+        return self.path.replace("{insee}", commune)
+
+
+IDENTITY_CALLS = [
+    Call("POST", "/api/v1/auth/token", "issue_token", PUBLIC,
+         json={"username": "agent.laverune", "password": "a long enough secret"}),
+    Call("GET", "/.well-known/jwks.json", "public_keys", PUBLIC),
+    Call("GET", "/.well-known/openid-configuration", "openid_configuration", PUBLIC),
+    Call("GET", "/api/v1/me", "get_principal", ANY_ACCOUNT),
+    Call("GET", "/api/v1/me/userinfo", "userinfo", ANY_ACCOUNT),
+    Call("GET", "/api/v1/me/export", "export_account", CITIZENS),
+    Call("DELETE", "/api/v1/me", "delete_citizen", CITIZENS, 204),
+    Call("POST", "/api/v1/citizens", "sign_up_citizen", PUBLIC, 202, json=NEW_CITIZEN),
+    Call("GET", "/api/v1/citizens/email-verification", "verify_email", PUBLIC,
+         params={"token": VERIFICATION_TOKEN}),
+    Call("POST", "/api/v1/citizens/email-verification", "resend_verification", PUBLIC, 202,
+         json={"email": "ada@example.org"}),
+    Call("POST", "/api/v1/accounts", "create_account", ADMIN, 201, json=NEW_AGENT),
+    Call("POST", "/api/v1/api-clients", "create_api_client", ADMIN, 201,
+         json={"name": "Logiciel de finances", "commune": LAVERUNE}),
+    Call("GET", "/api/v1/communes/{insee}/accounts", "accounts_of_commune", ADMIN_OR_AGENT),
+    Call("GET", "/api/v1/audit/logins", "login_events", ADMIN),
+]
+IDENTITY_IDS = [f"{call.method} {call.path}" for call in IDENTITY_CALLS]
+NOW = "2026-03-02T09:00:00+00:00"
+
+
+def identity_answers():
+    """Plausible answers of identity's RPCs, in their wire form, for a test to override."""
+    def principal(kind, principal_id):
+        return {"kind": kind, "id": principal_id, "name": "someone", "role": CITIZEN,
+                "commune": None, "email": None}
+
+    def account(new_account, created_by):
+        return {"id": ADMIN_ID, "username": new_account["username"],
+                "role": new_account["role"], "commune": new_account.get("commune"),
+                "created_at": NOW}
+
+    return {
+        "issue_token": lambda credentials: {"access_token": "a.b.c", "token_type": "Bearer",
+                                            "expires_in": 900},
+        "openid_configuration": lambda: {
+            "issuer": "http://127.0.0.1", "jwks_uri": "http://127.0.0.1/.well-known/jwks.json",
+            "token_endpoint": "http://127.0.0.1/api/v1/auth/token",
+            "userinfo_endpoint": "http://127.0.0.1/api/v1/me/userinfo",
+            "response_types_supported": ["token"],
+            "grant_types_supported": ["password", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            "claims_supported": ["sub"]},
+        "get_principal": principal,
+        "userinfo": lambda kind, principal_id: {"sub": principal_id,
+                                                "preferred_username": "someone"},
+        "export_account": lambda account_id: {
+            "account": {"id": account_id, "email": "ada@example.org", "given_name": "Ada",
+                        "family_name": "Lovelace", "email_verified": True, "created_at": NOW,
+                        "username": "ada@example.org", "role": CITIZEN, "commune": None,
+                        "email_verified_at": NOW},
+            "logins": []},
+        "delete_citizen": lambda account_id: None,
+        "sign_up_citizen": lambda new_citizen: {"detail": "A message is on its way."},
+        "verify_email": lambda token: {"email": "ada@example.org", "verified": True},
+        "resend_verification": lambda request: {"detail": "A message is on its way."},
+        "create_account": account,
+        "create_api_client": lambda new_client, created_by: {
+            "client_id": "cli_x", "name": new_client["name"], "role": COMMUNE_AGENT,
+            "commune": new_client["commune"], "created_at": NOW, "client_secret": "s"},
+        "accounts_of_commune": lambda commune: [],
+        "login_events": lambda limit: [],
+    }
+
+
+@pytest.fixture
+def identity_table(fake_services):
+    """The fakes answer every call of the table; eservices its part of the export."""
+    fake_services["identity"].answers.update(
+        {name: answer for name, answer in identity_answers().items() if name != "public_keys"})
+    fake_services["eservices"].answers["citizen_export"] = lambda account_id: {"requests": []}
+    return fake_services
+
+
+def send(api, call, headers, commune=LAVERUNE):
+    return api.request(call.method, call.url(commune), headers=headers, json=call.json,
+                       params=call.params)
+
+
+def reached(fakes, call):
+    return len(fakes[call.service].called(call.rpc))
+
+
+def assert_refused(answer, status, fakes, call):
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert reached(fakes, call) == 0
+
+
+def allows(call, role):
+    return call.allowed in (ANY_ACCOUNT, PUBLIC) or role in call.allowed
+
+
+def test_the_table_covers_every_route_of_identity():
+    declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
+                if spec.tag == "identity"}
+    assert {(call.method, call.path) for call in IDENTITY_CALLS} == declared
+
+
+@pytest.mark.parametrize("role, headers_of", [
+    (METROPOLE_ADMIN, lambda key: bearer(key.token(ADMIN_ID, METROPOLE_ADMIN))),
+    (COMMUNE_AGENT, lambda key: bearer(key.token(AGENT_ID, COMMUNE_AGENT, LAVERUNE))),
+    (CITIZEN, lambda key: bearer(key.token("a-citizen", CITIZEN))),
+    (COMPANY, lambda key: bearer(key.token("a-company", COMPANY))),
+], ids=[METROPOLE_ADMIN, COMMUNE_AGENT, CITIZEN, COMPANY])
+@pytest.mark.parametrize("call", IDENTITY_CALLS, ids=IDENTITY_IDS)
+def test_each_role_reaches_the_identity_routes_open_to_it(
+        gateway, api, identity_table, signing_key, role, headers_of, call):
+    answer = send(api, call, headers_of(signing_key))
+    if allows(call, role):
+        assert answer.status_code == call.status, answer.text
+        assert reached(identity_table, call) == 1
+    elif call.allowed == ADMIN_OR_AGENT:
+        # A citizen's or company's token reaches no commune: it does not exist for them.
+        assert_refused(answer, 404, identity_table, call)
+    else:
+        assert_refused(answer, 403, identity_table, call)
+
+
+@pytest.mark.parametrize("call", IDENTITY_CALLS, ids=IDENTITY_IDS)
+def test_without_a_token_only_the_public_identity_routes_answer(
+        gateway, api, identity_table, call):
+    answer = send(api, call, {})
+    if call.allowed == PUBLIC:
+        assert answer.status_code == call.status, answer.text
+        assert reached(identity_table, call) == 1
+    else:
+        assert_refused(answer, 401, identity_table, call)
+
+
+def test_the_export_asks_eservices_for_the_citizens_requests_only_once_allowed(
+        gateway, api, identity_table, agent_headers):
+    assert api.get("/api/v1/me/export", headers=agent_headers).status_code == 403
+    assert identity_table["eservices"].called("citizen_export") == []

@@ -140,7 +140,7 @@ def test_an_unknown_path_is_a_problem_with_a_request_id(gateway, api):
 
 @pytest.mark.broker
 @pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("DELETE", "/api/v1/me", {"GET", "HEAD"}),
+    ("PUT", "/api/v1/me", {"GET", "HEAD", "DELETE"}),
     ("POST", "/health", {"GET", "HEAD"}),
     ("GET", "/api/v1/accounts", {"POST"}),
 ])

@@ -1,7 +1,16 @@
 """The gateway in front of the real identity service, over the broker: what only the two
-together can show — API clients, and identity's refusals reaching callers as problems."""
+together can show — API clients, identity's refusals reaching callers as problems, a citizen's
+account from sign-up (a real e-mail) to deletion, and a commune portal relying on tokens
+through OpenID Connect."""
 
+import re
+
+import jwt
 import pytest
+import requests
+from eventlet.queue import Queue
+from nameko.events import event_handler
+from nameko.rpc import rpc
 
 from gateway.service import GatewayService
 from services.identity.service import IdentityService
@@ -74,3 +83,102 @@ def test_repeated_failed_logins_are_throttled_with_a_retry_after(admin_api, api)
     assert throttled.status_code == 429, throttled.text
     assert throttled.headers["Content-Type"] == "application/problem+json"
     assert 0 < int(throttled.headers["Retry-After"]) <= 15 * 60
+
+
+# -- a citizen's account, over HTTP, mail included --------------------------------------------
+
+ADA = {"email": "ada.lovelace@example.org", "password": "analytical engine 1843",
+       "given_name": "Ada", "family_name": "Lovelace"}
+
+
+def eservices_stand_in(deleted):
+    class EservicesStandIn:
+        """eservices as identity and the gateway see it: the citizen's requests for the
+        export, and the handler that anonymises them when the account is deleted."""
+
+        name = "eservices"
+
+        @rpc
+        def citizen_export(self, account_id):
+            return {"requests": [{"id": "0a6c1b52-8a59-4a3e-9d0b-2f1d7f0b6a11",
+                                  "commune": LAVERUNE, "anonymised": False}]}
+
+        @event_handler("identity", "account.deleted")
+        def on_account_deleted(self, envelope):
+            deleted.put(envelope["data"])
+
+    return EservicesStandIn
+
+
+@pytest.fixture
+def deleted_accounts():
+    return Queue()
+
+
+@pytest.fixture
+def suite(start_services, smtp_server, deleted_accounts):
+    return start_services(IdentityService, GatewayService, eservices_stand_in(deleted_accounts),
+                          **smtp_server.mail_config())
+
+
+def test_a_citizen_signs_up_follows_the_mailed_link_logs_in_exports_and_deletes(
+        suite, api, smtp_server, deleted_accounts):
+    answer = api.post("/api/v1/citizens", json=ADA)
+    assert answer.status_code == 202, answer.text
+    (mail,) = smtp_server.wait_for(1)
+    assert mail.rcpt_tos == (ADA["email"],)
+    (link,) = re.findall(r"^(https?://\S+/api/v1/citizens/email-verification\?token=\S+)$",
+                         mail.text, re.MULTILINE)
+    # Not confirmed yet: the right password is told so.
+    refused = api.post("/api/v1/auth/token",
+                       json={"username": ADA["email"], "password": ADA["password"]})
+    assert refused.status_code == 403, refused.text
+
+    # The link opens the gateway, as a mail client would.
+    opened = requests.get(link, timeout=10)
+    assert opened.status_code == 200, opened.text
+    assert opened.json() == {"email": ADA["email"], "verified": True}
+    assert requests.get(link, timeout=10).status_code == 404
+
+    citizen = api.as_user(ADA["email"], ADA["password"])
+    me = citizen.get("/api/v1/me").json()
+    assert (me["name"], me["email"], me["role"]) == ("Ada Lovelace", ADA["email"], "citizen")
+    # A citizen reaches no commune's agent routes, in any of the 31.
+    assert citizen.get(f"/api/v1/communes/{LAVERUNE}/accounts").status_code == 404
+
+    export = citizen.get("/api/v1/me/export")
+    assert export.status_code == 200, export.text
+    assert export.json()["account"]["email"] == ADA["email"]
+    assert [login["outcome"] for login in export.json()["logins"]][:2] == [
+        "success", "unverified"]
+    assert export.json()["requests"][0]["commune"] == LAVERUNE
+
+    assert citizen.delete("/api/v1/me").status_code == 204
+    assert deleted_accounts.get(timeout=10) == {"account_id": me["id"], "role": "citizen"}
+    # Account deletion: the citizen can no longer log in.
+    again = api.post("/api/v1/auth/token",
+                     json={"username": ADA["email"], "password": ADA["password"]})
+    assert again.status_code == 401, again.text
+    assert citizen.get("/api/v1/me").status_code == 404
+
+
+def test_a_commune_portal_verifies_tokens_with_the_discovery_document_and_the_jwks_only(
+        admin_api, api):
+    """A commune's portal knows the suite's public URL and nothing else: it finds the keys
+    through OpenID Connect discovery, and relies on the tokens they verify."""
+    access_token = api.token(ADMIN_USERNAME, ADMIN_PASSWORD)
+
+    discovery = requests.get(f"{api.base_url}/.well-known/openid-configuration", timeout=10)
+    assert discovery.status_code == 200, discovery.text
+    document = discovery.json()
+    assert document["issuer"] == api.base_url
+    assert document["token_endpoint"] == f"{api.base_url}/api/v1/auth/token"
+    signing_key = jwt.PyJWKClient(document["jwks_uri"]).get_signing_key_from_jwt(access_token)
+    claims = jwt.decode(access_token, signing_key.key,
+                        algorithms=document["id_token_signing_alg_values_supported"],
+                        audience="communs-api", issuer=document["issuer"])
+    assert claims["role"] == "metropole_admin"
+
+    userinfo = requests.get(document["userinfo_endpoint"], timeout=10,
+                            headers={"Authorization": f"Bearer {access_token}"})
+    assert userinfo.json() == {"sub": claims["sub"], "preferred_username": ADMIN_USERNAME}

@@ -279,8 +279,11 @@ class EservicesService(FollowsSubscriptions, CommunsService):
     @rpc
     def citizen_export(self, account_id):
         """Everything the service holds of the citizen's requests (GDPR art. 15 and 20)."""
-        return CitizenRequestsExportSchema().dump(
-            {"requests": self.citizen_requests(account_id)})
+        with self.db.transaction() as session:
+            now = self.clock.now()
+            return CitizenRequestsExportSchema().dump({"requests": [
+                casework.request_view(session, r, now)
+                for r in casework.citizen_requests(session, account_id)]})
 
     # -- time and events
 

@@ -10,14 +10,32 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from contracts.errors import Conflict, NotFound, TooManyRequests, Unauthorized
-from contracts.events import ACCOUNT_CREATED
-from contracts.identity import COMMUNE_AGENT, METROPOLE_ADMIN
-from services.identity import rules
-from services.identity.models import Account, ApiClient, LoginEvent, LoginThrottle, SigningKey
+from contracts.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from contracts.events import ACCOUNT_CREATED, ACCOUNT_DELETED
+from contracts.identity import CITIZEN, COMMUNE_AGENT, METROPOLE_ADMIN
+from servicekit.tables import mail_outbox
+from services.identity import mails, rules
+from services.identity.models import (
+    Account,
+    ApiClient,
+    EmailVerification,
+    LoginEvent,
+    LoginThrottle,
+    MailThrottle,
+    SigningKey,
+)
 
 BAD_CREDENTIALS = "Unknown username or wrong password."
 BAD_CLIENT_CREDENTIALS = "Unknown client id or wrong secret."
+UNVERIFIED = (
+    "Confirm your e-mail address first: open the link of the e-mail sent when you signed up, "
+    "or ask for a new one (POST /api/v1/citizens/email-verification)."
+)
+BAD_VERIFICATION_TOKEN = (
+    "token: this link is unknown, already used or expired; ask for a new one "
+    "(POST /api/v1/citizens/email-verification)."
+)
+SIGNED_UP_BY = "sign-up"
 
 
 def account_view(account):
@@ -98,15 +116,18 @@ def create_api_client(session, new_client, created_by, now):
 
 
 def principal(session, kind, principal_id):
+    """Who a token speaks for. A citizen is named "Given Family" and has an ``email``; a
+    principal without an address has no ``email`` key (the contract loads it as None)."""
     if kind == "account":
         account = _account(session, principal_id)
-        return {
+        found = {
             "kind": kind,
             "id": str(account.id),
-            "name": account.username,
+            "name": _full_name(account) or account.username,
             "role": account.role,
             "commune": account.commune,
         }
+        return {**found, "email": account.email} if account.email else found
     client = session.get(ApiClient, principal_id) if kind == "api_client" else None
     if client is None:
         raise NotFound("No such principal.")
@@ -119,14 +140,228 @@ def principal(session, kind, principal_id):
     }
 
 
-def _account(session, account_id):
+def _full_name(account):
+    return " ".join(name for name in (account.given_name, account.family_name) if name)
+
+
+def _account(session, account_id, deleted_too=False):
+    """The account; a deleted one is no account any more, unless ``deleted_too``."""
     try:
         account = session.get(Account, uuid.UUID(str(account_id)))
     except ValueError:
         account = None
-    if account is None:
+    if account is None or (account.deleted_at is not None and not deleted_too):
         raise NotFound("No such account.")
     return account
+
+
+def userinfo(session, kind, principal_id):
+    """OpenID Connect UserInfo claims of the principal (``rules.userinfo_claims``)."""
+    if kind != "account":
+        found = principal(session, kind, principal_id)
+        return rules.userinfo_claims(found["id"], found["name"])
+    account = _account(session, principal_id)
+    return rules.userinfo_claims(
+        str(account.id), account.username, email=account.email,
+        email_verified=account.email_verified_at is not None,
+        given_name=account.given_name, family_name=account.family_name,
+    )
+
+
+# -- citizens ---------------------------------------------------------------------------------
+
+
+class AddressTaken(Exception):
+    """Another transaction gave the address an account between this one's check and its
+    insert: the caller rolls back and answers as it always does, sending nothing more."""
+
+
+def citizen_view(account):
+    return {
+        "id": account.id,
+        "email": account.email,
+        "given_name": account.given_name,
+        "family_name": account.family_name,
+        "email_verified": account.email_verified_at is not None,
+        "created_at": account.created_at,
+    }
+
+
+def exported_account_view(account):
+    return {
+        **citizen_view(account),
+        "username": account.username,
+        "role": account.role,
+        "commune": account.commune,
+        "email_verified_at": account.email_verified_at,
+    }
+
+
+def sign_up_citizen(session, outbox, postbox, new_citizen, password_hash, link_of, now):
+    """A citizen's account and the e-mail that confirms its address, or — the address has an
+    account already — an e-mail saying so. Returns ``(account, created)``.
+
+    Whatever happens, the caller answers the same: the answer must not tell which addresses
+    have accounts. Mails go through the postbox, so none leaves unless this transaction
+    commits, and at most three an hour reach one address (``rules.may_send_sign_up_mail``).
+    ``password_hash`` is computed by the caller for every sign-up, outside the transaction, so
+    that a known address costs the same time as a new one.
+    """
+    email = new_citizen["email"]
+    key = email.lower()
+    existing = session.scalar(
+        select(Account).where(or_(Account.email_key == key, Account.username_key == key))
+    )
+    if existing is not None:
+        if _may_mail(session, key, now):
+            unconfirmed = existing.email_key is not None and existing.email_verified_at is None
+            link = _new_link(session, existing, link_of, now) if unconfirmed else None
+            mail = mails.already_registered(link)
+            postbox.add(session, existing.email or email, mail.subject, mail.text)
+        return existing, False
+    account = Account(
+        id=uuid.uuid4(),
+        username=email,
+        username_key=key,
+        password_hash=password_hash,
+        role=CITIZEN,
+        commune=None,
+        created_at=now,
+        created_by=SIGNED_UP_BY,
+        email=email,
+        email_key=key,
+        given_name=new_citizen["given_name"],
+        family_name=new_citizen["family_name"],
+    )
+    session.add(account)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise AddressTaken() from None
+    outbox.add(
+        session,
+        ACCOUNT_CREATED,
+        {"account_id": account.id, "role": CITIZEN, "commune": None},
+        occurred_at=now,
+    )
+    if _may_mail(session, key, now):
+        mail = mails.verification(_new_link(session, account, link_of, now))
+        postbox.add(session, email, mail.subject, mail.text)
+    return account, True
+
+
+def resend_verification(session, postbox, email, link_of, now):
+    """A new link to an account whose address is not confirmed yet; nothing otherwise (an
+    unknown address, a confirmed one, three mails within the hour). Returns the account a
+    link was sent to, or None."""
+    key = email.lower()
+    account = session.scalar(select(Account).where(Account.email_key == key))
+    if account is None or account.email_verified_at is not None:
+        return None
+    if not _may_mail(session, key, now):
+        return None
+    mail = mails.verification(_new_link(session, account, link_of, now))
+    postbox.add(session, account.email, mail.subject, mail.text)
+    return account
+
+
+def verify_email(session, token, now):
+    """Confirms the address of the link's account; the link, and any other of the account,
+    then stops working. An unknown, used or expired link is ``NotFound`` naming ``token``."""
+    verification = session.get(EmailVerification, rules.token_digest(token))
+    if verification is None or rules.verification_expired(verification.expires_at, now):
+        raise NotFound(BAD_VERIFICATION_TOKEN)
+    account = _account(session, verification.account_id)
+    if account.email_verified_at is None:
+        account.email_verified_at = now
+    session.execute(delete(EmailVerification).where(EmailVerification.account_id == account.id))
+    return account
+
+
+def delete_citizen(session, outbox, account_id, now):
+    """Erases a citizen's personal data and announces ``account.deleted`` in the same
+    transaction, so that every service anonymises what it holds of them. The row stays, with
+    no name, no address and no usable password, so that the login audit keeps naming the
+    account by its id. Returns ``(account, deleted_now)``: deleting twice changes nothing."""
+    account = _account(session, account_id, deleted_too=True)
+    if account.role != CITIZEN:
+        raise Forbidden("Only a citizen's account is deleted by its holder.")
+    if account.deleted_at is not None:
+        return account, False
+    address_key = account.email_key
+    session.execute(delete(EmailVerification).where(EmailVerification.account_id == account.id))
+    if address_key is not None:
+        session.execute(delete(MailThrottle).where(
+            MailThrottle.subject_digest == rules.subject_digest("mail", address_key)))
+        # The messages sent to the address (kept a while by the postbox) go with it.
+        session.execute(delete(mail_outbox).where(
+            func.lower(mail_outbox.c.recipient) == address_key))
+    session.execute(delete(LoginThrottle).where(
+        LoginThrottle.subject_digest == rules.subject_digest("account", account.username)))
+    account.username = account.username_key = f"deleted-{account.id}"
+    account.password_hash = rules.UNUSABLE_PASSWORD_HASH
+    account.email = account.email_key = None
+    account.given_name = account.family_name = None
+    account.deleted_at = now
+    outbox.add(
+        session,
+        ACCOUNT_DELETED,
+        {"account_id": account.id, "role": account.role},
+        occurred_at=now,
+    )
+    return account, True
+
+
+def export_account(session, account_id):
+    """What identity holds of an account: its own data and every login attempt on it."""
+    account = _account(session, account_id)
+    logins = session.scalars(
+        select(LoginEvent)
+        .where(LoginEvent.principal_kind == "account", LoginEvent.principal_id == str(account.id))
+        .order_by(LoginEvent.occurred_at.desc(), LoginEvent.id.desc())
+    ).all()
+    return {"account": exported_account_view(account), "logins": logins}
+
+
+def _new_link(session, account, link_of, now):
+    verification = rules.new_verification_token(now)
+    session.add(
+        EmailVerification(
+            token_digest=verification.digest,
+            account_id=account.id,
+            created_at=now,
+            expires_at=verification.expires_at,
+        )
+    )
+    return link_of(verification.token)
+
+
+def _may_mail(session, address_key, now):
+    """Counts a sign-up mail to the address, if it may be sent now."""
+    digest = rules.subject_digest("mail", address_key)
+    throttle = session.get(MailThrottle, digest)
+    count = None if throttle is None else rules.MailCount(throttle.sent, throttle.window_started_at)
+    if not rules.may_send_sign_up_mail(count, now):
+        return False
+    count = rules.after_sign_up_mail(count, now)
+    if throttle is None:
+        throttle = MailThrottle(subject_digest=digest)
+        session.add(throttle)
+    throttle.sent = count.sent
+    throttle.window_started_at = count.window_started_at
+    return True
+
+
+def prune_sign_up_leftovers(session, now):
+    """Forget expired links and the mail counts of past hours. Returns how many rows went."""
+    links = session.execute(
+        delete(EmailVerification).where(EmailVerification.expires_at <= now)
+    ).rowcount
+    counts = session.execute(
+        delete(MailThrottle).where(
+            MailThrottle.window_started_at <= now - rules.SIGN_UP_MAIL_WINDOW)
+    ).rowcount
+    return links + counts
 
 
 @dataclass(frozen=True)
@@ -151,7 +386,9 @@ def login_attempt(session, credentials):
             BAD_CLIENT_CREDENTIALS,
         )
     name = credentials["username"]
-    holder = session.scalar(select(Account).where(Account.username_key == name.lower()))
+    holder = session.scalar(
+        select(Account).where(Account.username_key == name.lower(), Account.deleted_at.is_(None))
+    )
     return LoginAttempt(
         "account",
         name,
@@ -200,6 +437,16 @@ def record_login(session, attempt, matched, now, correlation_id):
         return None, Unauthorized(attempt.rejection)
     if throttle is not None:
         session.delete(throttle)
+    if attempt.kind == "account":
+        account = session.get(Account, uuid.UUID(attempt.holder_id))
+        if account.deleted_at is not None:
+            # Deleted while the password was checked: no account any more.
+            _audit(session, now, "rejected", attempt.kind, attempt.holder_id, correlation_id)
+            return None, Unauthorized(attempt.rejection)
+        if account.email_key is not None and account.email_verified_at is None:
+            # Told only to whoever knows the password: it says the account exists.
+            _audit(session, now, "unverified", attempt.kind, attempt.holder_id, correlation_id)
+            return None, Forbidden(UNVERIFIED)
     _audit(session, now, "success", attempt.kind, attempt.holder_id, correlation_id)
     return principal(session, attempt.kind, attempt.holder_id), None
 
@@ -245,13 +492,17 @@ def _audit(session, now, outcome, kind, principal_id, correlation_id):
 
 def login_events(session, limit):
     return session.scalars(
-        select(LoginEvent).order_by(LoginEvent.occurred_at.desc(), LoginEvent.id.desc()).limit(limit)
+        select(LoginEvent)
+        .order_by(LoginEvent.occurred_at.desc(), LoginEvent.id.desc())
+        .limit(limit)
     ).all()
 
 
 def signing_key(session, now):
     """The key that signs tokens now, made at first use and replaced every 30 days."""
-    newest = session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc()).limit(1)).first()
+    newest = session.scalars(
+        select(SigningKey).order_by(SigningKey.created_at.desc()).limit(1)
+    ).first()
     if newest is None or rules.key_needs_rotation(newest.created_at, now):
         pair = rules.new_key_pair()
         newest = SigningKey(

@@ -1,6 +1,6 @@
 import uuid
 
-from sqlalchemy import JSON, Integer, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.sqltypes import UtcDateTime
@@ -11,17 +11,50 @@ class Base(DeclarativeBase):
 
 
 class Account(Base):
+    """An account; a citizen's has an e-mail address (its username too) and names, erased
+    when the citizen deletes it — the row stays, so that the login audit keeps its id."""
+
     __tablename__ = "accounts"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    username: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(320))
     # Usernames are unique whatever their case: "Agent.Laverune" cannot shadow "agent.laverune".
-    username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    username_key: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     commune: Mapped[str | None] = mapped_column(String(5), index=True)
     created_at = mapped_column(UtcDateTime, nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(320))
+    # One account per address, whatever its case.
+    email_key: Mapped[str | None] = mapped_column(String(320), unique=True)
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    email_verified_at = mapped_column(UtcDateTime, nullable=True)
+    deleted_at = mapped_column(UtcDateTime, nullable=True)
+
+
+class EmailVerification(Base):
+    """A link sent to confirm a citizen's address: only the SHA-256 of its secret is kept, so
+    that a copy of the database opens no account. Valid 48 hours, once."""
+
+    __tablename__ = "email_verifications"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("accounts.id"), index=True)
+    created_at = mapped_column(UtcDateTime, nullable=False)
+    expires_at = mapped_column(UtcDateTime, nullable=False, index=True)
+
+
+class MailThrottle(Base):
+    """Sign-up and verification mails sent to one address within the hour, the address kept
+    as a digest only."""
+
+    __tablename__ = "mail_throttles"
+
+    subject_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+    window_started_at = mapped_column(UtcDateTime, nullable=False)
 
 
 class ApiClient(Base):

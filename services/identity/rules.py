@@ -1,5 +1,6 @@
 """The rules of identity, free of Nameko: passwords, the login throttle, signing keys and
-tokens."""
+tokens, e-mail verification links and the throttle of sign-up mails, the OpenID Connect
+discovery document and UserInfo claims."""
 
 import base64
 import hashlib
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from eventlet import tpool
 from jwt.algorithms import ECAlgorithm
 
-from contracts.identity import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER
+from contracts.identity import TOKEN_ALGORITHM, TOKEN_AUDIENCE
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 KEY_LIFETIME = timedelta(days=30)
@@ -25,6 +26,12 @@ KEY_LIFETIME = timedelta(days=30)
 MAX_FAILED_LOGINS = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
+
+VERIFICATION_LIFETIME = timedelta(hours=48)
+MAX_SIGN_UP_MAILS = 3
+SIGN_UP_MAIL_WINDOW = timedelta(hours=1)
+# What stays in the hash column of a deleted account: no argon2 hash, so no password matches.
+UNUSABLE_PASSWORD_HASH = "!deleted"
 
 _hasher = PasswordHasher()
 
@@ -100,7 +107,9 @@ def new_key_pair():
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    return KeyPair(kid, private_pem, {**public_jwk, "kid": kid, "use": "sig", "alg": TOKEN_ALGORITHM})
+    return KeyPair(
+        kid, private_pem, {**public_jwk, "kid": kid, "use": "sig", "alg": TOKEN_ALGORITHM}
+    )
 
 
 def jwk_thumbprint(public_jwk):
@@ -123,10 +132,11 @@ def key_still_published(created_at, now):
     return now - created_at < KEY_LIFETIME + TOKEN_LIFETIME
 
 
-def issue_token(key_pair, principal, now):
-    """A signed access token for ``principal`` (kind, id, role, commune)."""
+def issue_token(key_pair, principal, now, issuer):
+    """A signed access token for ``principal`` (kind, id, role, commune), from ``issuer``
+    (``contracts.identity.token_issuer``: the suite's public URL)."""
     claims = {
-        "iss": TOKEN_ISSUER,
+        "iss": issuer,
         "aud": TOKEN_AUDIENCE,
         "sub": principal["id"],
         "kind": principal["kind"],
@@ -145,3 +155,88 @@ def issue_token(key_pair, principal, now):
         "token_type": "Bearer",
         "expires_in": int(TOKEN_LIFETIME.total_seconds()),
     }
+
+
+# -- e-mail verification ----------------------------------------------------------------------
+
+
+def token_digest(token):
+    """What the database keeps of a link's secret: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerificationToken:
+    token: str
+    digest: str
+    expires_at: datetime
+
+
+def new_verification_token(now):
+    """The secret of a verification link (32 random bytes, URL-safe) and what is stored."""
+    token = secrets.token_urlsafe(32)
+    return VerificationToken(token, token_digest(token), now + VERIFICATION_LIFETIME)
+
+
+def verification_expired(expires_at, now):
+    """A link works strictly before its 48 hours are over."""
+    return now >= expires_at
+
+
+@dataclass
+class MailCount:
+    sent: int
+    window_started_at: datetime
+
+
+def may_send_sign_up_mail(count, now):
+    """At most three sign-up or verification mails to one address within an hour."""
+    return count is None or _window_over(count, now) or count.sent < MAX_SIGN_UP_MAILS
+
+
+def after_sign_up_mail(count, now):
+    if count is None or _window_over(count, now):
+        return MailCount(1, now)
+    return MailCount(count.sent + 1, count.window_started_at)
+
+
+def _window_over(count, now):
+    return now - count.window_started_at >= SIGN_UP_MAIL_WINDOW
+
+
+# -- OpenID Connect ---------------------------------------------------------------------------
+
+TOKEN_PATH = "/api/v1/auth/token"
+JWKS_PATH = "/.well-known/jwks.json"
+USERINFO_PATH = "/api/v1/me/userinfo"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+CLAIMS = ("iss", "aud", "sub", "exp", "iat", "kind", "role", "commune", "email",
+          "email_verified", "given_name", "family_name", "preferred_username")
+
+
+def openid_configuration(issuer):
+    """OpenID Connect Discovery 1.0: the document at ``issuer`` + ``DISCOVERY_PATH``."""
+    return {
+        "issuer": issuer,
+        "jwks_uri": issuer + JWKS_PATH,
+        "token_endpoint": issuer + TOKEN_PATH,
+        "userinfo_endpoint": issuer + USERINFO_PATH,
+        "response_types_supported": ["token"],
+        "grant_types_supported": ["password", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [TOKEN_ALGORITHM],
+        # Credentials travel in the request's body (JSON), never in a header.
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        "claims_supported": list(CLAIMS),
+    }
+
+
+def userinfo_claims(subject, username, email=None, email_verified=False, given_name=None,
+                    family_name=None):
+    """UserInfo claims: a citizen's e-mail and names when the account has an address, the
+    username (an API client's name) otherwise. Claims without a value are left out."""
+    if email is None:
+        return {"sub": subject, "preferred_username": username}
+    claims = {"sub": subject, "email": email, "email_verified": email_verified,
+              "given_name": given_name, "family_name": family_name}
+    return {name: value for name, value in claims.items() if value is not None}

@@ -1,18 +1,30 @@
+from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.identity import (
+    AccountExportSchema,
     AccountSchema,
+    EmailVerificationSchema,
+    EmailVerifiedSchema,
     IssuedApiClientSchema,
     LoginEventSchema,
+    MailAcceptedSchema,
     NewAccountSchema,
     NewApiClientSchema,
+    NewCitizenSchema,
+    OpenIdConfigurationSchema,
     PrincipalSchema,
     TokenRequestSchema,
     TokenSchema,
+    UserInfoSchema,
+    VerificationResendSchema,
+    token_issuer,
 )
+from servicekit.config import public_url
 from servicekit.database import Database
 from servicekit.logging import current_correlation_id, get_logger
 from servicekit.outbox import Outbox
+from servicekit.postbox import Postbox
 from servicekit.service import CommunsService, rpc
 from servicekit.validation import load
 from services.identity import directory, rules
@@ -21,12 +33,32 @@ from services.identity.models import Base
 
 log = get_logger(__name__)
 
+# The same answer whatever the address: it must not tell which ones have accounts.
+SIGN_UP_ACCEPTED = (
+    "If this address can receive mail, a message is on its way: open its link within 48 "
+    "hours to confirm the address, then log in with it."
+)
+RESEND_ACCEPTED = (
+    "If this address has an account waiting for confirmation, a new link is on its way."
+)
+VERIFICATION_PATH = "/api/v1/citizens/email-verification"
+
 
 class IdentityService(CommunsService):
     name = "identity"
+    config = Config()
     db = Database(Base.metadata)
     outbox = Outbox()
+    postbox = Postbox()
     first_admin = FirstAdmin()
+
+    @property
+    def issuer(self):
+        """The tokens' ``iss``: the suite's public URL, which the gateway checks too."""
+        return token_issuer(public_url(self.config))
+
+    def _verification_link(self, token):
+        return f"{self.issuer}{VERIFICATION_PATH}?token={token}"
 
     @rpc(sensitive_arguments=("credentials.password", "credentials.client_secret"))
     def issue_token(self, credentials):
@@ -48,13 +80,93 @@ class IdentityService(CommunsService):
             log.info("login.refused", reason=type(error).__name__)
             raise error
         log.info("login.succeeded", principal_kind=principal["kind"], principal_id=principal["id"])
-        return TokenSchema().dump(rules.issue_token(key, principal, now))
+        return TokenSchema().dump(rules.issue_token(key, principal, now, self.issuer))
 
     @timer(interval=3600)
     def prune_login_throttles(self):
         with self.db.transaction() as session:
             pruned = directory.prune_login_throttles(session, self.clock.now())
         log.info("login.throttles_pruned", count=pruned)
+
+    @timer(interval=3600)
+    def prune_sign_up_leftovers(self):
+        with self.db.transaction() as session:
+            pruned = directory.prune_sign_up_leftovers(session, self.clock.now())
+        log.info("sign_up.leftovers_pruned", count=pruned)
+
+    # -- citizens ---------------------------------------------------------------------------
+
+    @rpc(sensitive_arguments=("new_citizen.password", "new_citizen.email",
+                              "new_citizen.given_name", "new_citizen.family_name"))
+    def sign_up_citizen(self, new_citizen):
+        """A citizen's account, its address to confirm by the link e-mailed to it; an address
+        with an account already is told so by e-mail. The answer is the same either way."""
+        new_citizen = load(NewCitizenSchema(), new_citizen)
+        # Hashed for every sign-up, outside the transaction: a known address costs the time
+        # of a new one, and argon2 does not hold the database.
+        password_hash = rules.hash_secret(new_citizen["password"])
+        try:
+            with self.db.transaction() as session:
+                account, created = directory.sign_up_citizen(
+                    session, self.outbox, self.postbox, new_citizen, password_hash,
+                    self._verification_link, self.clock.now(),
+                )
+        except directory.AddressTaken:
+            log.info("citizen.sign_up_raced")
+        else:
+            event = "citizen.signed_up" if created else "citizen.sign_up_for_existing_account"
+            log.info(event, account_id=str(account.id))
+        return MailAcceptedSchema().dump({"detail": SIGN_UP_ACCEPTED})
+
+    @rpc(sensitive_arguments=("token",))
+    def verify_email(self, token):
+        """Confirms the address whose link carries ``token``: ``{"email", "verified"}``."""
+        token = load(EmailVerificationSchema(), {"token": token})["token"]
+        with self.db.transaction() as session:
+            account = directory.verify_email(session, token, self.clock.now())
+            answer = {"email": account.email, "verified": True}
+        log.info("citizen.email_verified", account_id=str(account.id))
+        return EmailVerifiedSchema().dump(answer)
+
+    @rpc(sensitive_arguments=("request.email",))
+    def resend_verification(self, request):
+        """A new link for an address waiting for confirmation; the same answer otherwise."""
+        email = load(VerificationResendSchema(), request)["email"]
+        with self.db.transaction() as session:
+            account = directory.resend_verification(
+                session, self.postbox, email, self._verification_link, self.clock.now()
+            )
+        if account is not None:
+            log.info("citizen.verification_resent", account_id=str(account.id))
+        return MailAcceptedSchema().dump({"detail": RESEND_ACCEPTED})
+
+    @rpc
+    def delete_citizen(self, account_id):
+        """Erases the citizen's personal data and announces ``account.deleted``; they can no
+        longer log in. Deleting again changes nothing."""
+        with self.db.transaction() as session:
+            account, deleted_now = directory.delete_citizen(
+                session, self.outbox, account_id, self.clock.now()
+            )
+        if deleted_now:
+            log.info("citizen.account_deleted", account_id=str(account.id))
+
+    @rpc
+    def export_account(self, account_id):
+        """What identity holds of the account (GDPR art. 15 and 20): its data and logins."""
+        with self.db.transaction() as session:
+            return AccountExportSchema().dump(directory.export_account(session, account_id))
+
+    # -- OpenID Connect ---------------------------------------------------------------------
+
+    @rpc
+    def openid_configuration(self):
+        return OpenIdConfigurationSchema().dump(rules.openid_configuration(self.issuer))
+
+    @rpc
+    def userinfo(self, kind, principal_id):
+        with self.db.transaction() as session:
+            return UserInfoSchema().dump(directory.userinfo(session, kind, principal_id))
 
     @rpc
     def public_keys(self):
@@ -91,7 +203,9 @@ class IdentityService(CommunsService):
                 session, new_client, created_by, self.clock.now()
             )
         log.info("api_client.created", client_id=client.client_id, commune=client.commune)
-        return IssuedApiClientSchema().dump({**directory.client_view(client), "client_secret": secret})
+        return IssuedApiClientSchema().dump(
+            {**directory.client_view(client), "client_secret": secret}
+        )
 
     @rpc
     def login_events(self, limit=100):

@@ -20,13 +20,12 @@ from rdflib.namespace import DCTERMS, FOAF, RDF
 
 import demo
 from contracts.events import CONTRACT_AWARDED
-from tests.e2e.support import wait_for
+from tests.e2e.support import agent_of, assert_problem, wait_for
 
 pytestmark = pytest.mark.broker
 
 LAVERUNE, MONTPELLIER = "34134", "34172"
 COMMUNE = f"/api/v1/communes/{LAVERUNE}/opendata"
-PASSWORD = "a long enough secret"
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 
 DELIBERATIONS_HEADER = ("COLL_NOM;COLL_SIRET;DELIB_ID;DELIB_DATE;DELIB_MATIERE_CODE;"
@@ -81,18 +80,6 @@ def admin_api(api, whole_suite):
     return admin
 
 
-def agent_of(admin_api, api, insee, username):
-    created = admin_api.post("/api/v1/accounts", json={
-        "username": username, "password": PASSWORD, "role": "commune_agent", "commune": insee})
-    assert created.status_code == 201, created.text
-    return api.as_user(username, PASSWORD)
-
-
-def assert_problem(answer, status, field=None):
-    assert answer.status_code == status, answer.text
-    assert answer.headers["Content-Type"] == "application/problem+json"
-    if field:
-        assert field in answer.json()["errors"], answer.json()
 
 
 def published_deliberations(agent):

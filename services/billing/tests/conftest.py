@@ -1,18 +1,13 @@
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from servicekit import tables
 from servicekit.outbox import OutboxWriter
+from servicekit.testing_db import memory_session
 from services.billing.models import Base
 
 
 @pytest.fixture
 def session():
-    engine = create_engine("sqlite://")
-    tables.metadata.create_all(engine)
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
+    with memory_session(Base.metadata) as session:
         yield session
 
 

@@ -358,3 +358,13 @@ def test_a_deleted_account_leaves_its_requests_anonymised_for_the_commune(eservi
     assert kept["attachments"][0]["size"] == len(PNG)
     copy = rpc.commune_request(LAVERUNE, registered["id"])
     assert "family_name" not in copy["data"] and copy["data"]["copy_type"] == "full_copy"
+
+
+def test_a_citizen_exports_every_request_they_made(laverune, rpc):
+    request = rpc.submit_request(LAVERUNE, CONTACT, ADA)
+    rpc.submit_request(LAVERUNE, CONTACT, BOB)
+
+    exported = rpc.citizen_export(ADA["account_id"])
+
+    assert [(r["id"], r["requester"]["email"]) for r in exported["requests"]] == [
+        (request["id"], ADA["email"])]

@@ -53,7 +53,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_login_events_occurred_at'), ['occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_events_occurred_at'), ['occurred_at'],
+                              unique=False)
 
     op.create_table('login_throttles',
     sa.Column('subject_digest', sa.String(length=64), nullable=False),

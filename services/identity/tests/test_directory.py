@@ -1,16 +1,28 @@
-"""What the identity database does where the broker adds nothing: races between writers and
-the housekeeping of the login throttle."""
+"""What the identity database does where the broker adds nothing: races between writers, the
+housekeeping of the login throttle, and the life of a citizen's account — sign-up, the link
+that confirms the address, login, export and deletion."""
 
+import hashlib
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, event, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select
 
-from contracts.errors import Conflict, TooManyRequests
+from contracts.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from servicekit import tables
+from servicekit.testing_db import memory_session
 from services.identity import directory, rules
-from services.identity.models import Account, Base, LoginThrottle
+from services.identity.models import (
+    Account,
+    Base,
+    EmailVerification,
+    LoginEvent,
+    LoginThrottle,
+    MailThrottle,
+)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = {
@@ -23,9 +35,7 @@ AGENT = {
 
 @pytest.fixture
 def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
+    with memory_session(Base.metadata) as session:
         yield session
 
 
@@ -114,3 +124,260 @@ def test_a_right_password_checked_while_other_attempts_locked_the_name_is_still_
     assert principal is None
     assert isinstance(error, TooManyRequests)
 
+
+
+# -- citizens ---------------------------------------------------------------------------------
+
+ADA = {
+    "email": "Ada.Lovelace@example.org",
+    "password": "analytical engine 1843",
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+}
+PUBLIC_URL = "https://services.montpellier3m.fr"
+
+
+class Postbox:
+    def __init__(self):
+        self.mails = []
+
+    def add(self, session, to, subject, text, headers=None):
+        self.mails.append(Mail(to, subject, text))
+
+
+@dataclass
+class Mail:
+    to: str
+    subject: str
+    text: str
+
+    @property
+    def token(self):
+        (token,) = re.findall(r"email-verification\?token=([A-Za-z0-9_-]+)", self.text)
+        return token
+
+
+class Outbox:
+    def __init__(self):
+        self.events = []
+
+    def add(self, session, event_type, data, occurred_at, commune=None):
+        self.events.append((event_type.name, data))
+
+
+def link_of(token):
+    return f"{PUBLIC_URL}/api/v1/citizens/email-verification?token={token}"
+
+
+@pytest.fixture
+def postbox():
+    return Postbox()
+
+
+@pytest.fixture
+def outbox():
+    return Outbox()
+
+
+def sign_up(session, outbox, postbox, citizen=ADA, now=NOW):
+    return directory.sign_up_citizen(session, outbox, postbox, citizen, "argon2-hash-of-it",
+                                     link_of, now)
+
+
+def log_in(session, username, matched, now=NOW):
+    attempt = directory.login_attempt(session, {"username": username, "password": "x"})
+    return directory.record_login(session, attempt, matched and attempt.holder_id is not None,
+                                  now, "req")
+
+
+def test_signing_up_twice_makes_one_account_and_two_mails(session, outbox, postbox):
+    first, created = sign_up(session, outbox, postbox)
+    assert created
+    again, created_again = sign_up(session, outbox, postbox,
+                                   {**ADA, "email": "ada.lovelace@EXAMPLE.org",
+                                    "given_name": "Mallory"})
+    assert (again.id, created_again) == (first.id, False)
+
+    accounts = session.scalars(select(Account)).all()
+    assert [(a.username, a.email, a.email_key, a.role, a.given_name) for a in accounts] == [
+        (ADA["email"], ADA["email"], "ada.lovelace@example.org", "citizen", "Ada")]
+    assert accounts[0].email_verified_at is None
+    verification, already = postbox.mails
+    assert (verification.to, verification.subject) == (ADA["email"],
+                                                       "Confirmez votre adresse e-mail")
+    assert verification.text.count(link_of(verification.token)) == 1
+    assert already.subject == "Vous avez déjà un compte"
+    # Still unconfirmed: the notice carries a link of its own; never what the form said.
+    assert already.token != verification.token
+    assert "Mallory" not in already.text and "Ada" not in verification.text
+    assert outbox.events == [("account.created",
+                              {"account_id": first.id, "role": "citizen", "commune": None})]
+
+
+def test_an_address_already_confirmed_is_told_to_log_in_with_no_link(
+        session, outbox, postbox):
+    sign_up(session, outbox, postbox)
+    directory.verify_email(session, postbox.mails[0].token, NOW)
+    sign_up(session, outbox, postbox)
+    notice = postbox.mails[-1]
+    assert notice.subject == "Vous avez déjà un compte"
+    assert "email-verification" not in notice.text
+
+
+def test_an_address_used_as_another_accounts_username_gets_no_second_account(
+        session, outbox, postbox):
+    directory.create_account(session, RecordingOutbox(),
+                             {**AGENT, "username": "ada.lovelace@example.org"}, "bootstrap", NOW)
+    _, created = sign_up(session, outbox, postbox)
+    assert not created
+    assert [mail.subject for mail in postbox.mails] == ["Vous avez déjà un compte"]
+
+
+def test_a_link_confirms_the_address_once(session, outbox, postbox):
+    account, _ = sign_up(session, outbox, postbox)
+    token = postbox.mails[0].token
+    stored = session.scalars(select(EmailVerification)).one()
+    assert stored.token_digest == hashlib.sha256(token.encode()).hexdigest()
+    assert stored.expires_at == NOW + timedelta(hours=48)
+
+    later = NOW + timedelta(hours=1)
+    assert directory.verify_email(session, token, later).id == account.id
+    assert account.email_verified_at == later
+    with pytest.raises(NotFound, match="^token: "):
+        directory.verify_email(session, token, later)
+    with pytest.raises(NotFound, match="^token: "):
+        directory.verify_email(session, "made-up", later)
+
+
+@pytest.mark.parametrize("age, works", [(timedelta(hours=48) - timedelta(seconds=1), True),
+                                        (timedelta(hours=48), False)])
+def test_a_link_works_48_hours(session, outbox, postbox, age, works):
+    sign_up(session, outbox, postbox)
+    if works:
+        directory.verify_email(session, postbox.mails[0].token, NOW + age)
+    else:
+        with pytest.raises(NotFound):
+            directory.verify_email(session, postbox.mails[0].token, NOW + age)
+
+
+def test_a_new_link_is_sent_only_to_an_address_waiting_for_confirmation(
+        session, outbox, postbox):
+    account, _ = sign_up(session, outbox, postbox)
+    assert directory.resend_verification(session, postbox, "ADA.lovelace@example.org",
+                                         link_of, NOW) is account
+    first, second = postbox.mails
+    assert second.subject == "Confirmez votre adresse e-mail" and second.token != first.token
+    # Either link works; once one has, both have stopped.
+    directory.verify_email(session, second.token, NOW)
+    with pytest.raises(NotFound):
+        directory.verify_email(session, first.token, NOW)
+    for address in ("ada.lovelace@example.org", "nobody@example.org"):
+        assert directory.resend_verification(session, postbox, address, link_of,
+                                             NOW) is None
+    assert len(postbox.mails) == 2
+
+
+def test_three_mails_an_hour_reach_an_address_and_no_more(session, outbox, postbox):
+    for minute in range(5):
+        sign_up(session, outbox, postbox, now=NOW + timedelta(minutes=minute))
+    directory.resend_verification(session, postbox, ADA["email"], link_of,
+                                  NOW + timedelta(minutes=30))
+    assert len(postbox.mails) == 3
+    directory.resend_verification(session, postbox, ADA["email"], link_of,
+                                  NOW + timedelta(hours=1))
+    assert len(postbox.mails) == 4
+    # Only a digest of the address is kept to count.
+    (throttle,) = session.scalars(select(MailThrottle)).all()
+    assert "ada" not in throttle.subject_digest
+
+
+def test_a_citizen_logs_in_once_their_address_is_confirmed(session, outbox, postbox):
+    account, _ = sign_up(session, outbox, postbox)
+    principal, error = log_in(session, "ada.lovelace@example.org", matched=True)
+    assert principal is None
+    assert isinstance(error, Forbidden) and str(error).startswith(
+        "Confirm your e-mail address first: ")
+    # A wrong password is told nothing of the address.
+    _, error = log_in(session, "ada.lovelace@example.org", matched=False)
+    assert isinstance(error, Unauthorized)
+
+    directory.verify_email(session, postbox.mails[0].token, NOW)
+    principal, error = log_in(session, ADA["email"], matched=True)
+    assert error is None
+    assert principal == {"kind": "account", "id": str(account.id), "name": "Ada Lovelace",
+                         "role": "citizen", "commune": None, "email": ADA["email"]}
+    outcomes = [e.outcome for e in session.scalars(
+        select(LoginEvent).order_by(LoginEvent.id))]
+    assert outcomes == ["unverified", "rejected", "success"]
+
+
+def test_deleting_a_citizen_erases_them_and_announces_it(session, outbox, postbox):
+    account, _ = sign_up(session, outbox, postbox)
+    directory.resend_verification(session, postbox, ADA["email"], link_of, NOW)
+    log_in(session, ADA["email"], matched=True)
+    session.execute(insert(tables.mail_outbox).values(
+        id=uuid.uuid4(), recipient=ADA["email"], subject="s", body="b", headers={},
+        created_at=NOW, attempts=0, next_attempt_at=NOW))
+    later = NOW + timedelta(days=3)
+
+    deleted, deleted_now = directory.delete_citizen(session, outbox, account.id, later)
+
+    assert (deleted.id, deleted_now) == (account.id, True)
+    row = session.get(Account, account.id)
+    assert (row.username, row.username_key) == (f"deleted-{account.id}",) * 2
+    assert (row.email, row.email_key, row.given_name, row.family_name) == (None,) * 4
+    assert row.deleted_at == later
+    assert not rules.secret_matches(row.password_hash, ADA["password"])
+    assert session.scalars(select(EmailVerification)).all() == []
+    assert session.scalars(select(MailThrottle)).all() == []
+    assert session.execute(select(tables.mail_outbox)).all() == []
+    assert outbox.events[-1] == ("account.deleted", {"account_id": account.id,
+                                                     "role": "citizen"})
+    # The audit keeps the attempts, by account id.
+    assert [e.principal_id for e in session.scalars(select(LoginEvent))] == [
+        str(account.id)]
+    # No way in any more, and no account to speak for.
+    assert directory.login_attempt(
+        session, {"username": ADA["email"], "password": "x"}).holder_id is None
+    with pytest.raises(NotFound):
+        directory.principal(session, "account", str(account.id))
+    with pytest.raises(NotFound):
+        directory.export_account(session, account.id)
+    # Deleting again changes nothing and announces nothing.
+    assert directory.delete_citizen(session, outbox, account.id, later)[1] is False
+    assert [name for name, _ in outbox.events] == ["account.created", "account.deleted"]
+    # The address is free for a new account.
+    assert sign_up(session, outbox, postbox, now=later)[1] is True
+
+
+def test_only_a_citizens_account_is_deleted_by_its_holder(session):
+    agent = directory.create_account(session, RecordingOutbox(), AGENT, "bootstrap",
+                                     NOW)
+    with pytest.raises(Forbidden):
+        directory.delete_citizen(session, NoOutbox(), agent.id, NOW)
+
+
+def test_the_export_holds_the_account_and_its_own_logins(session, outbox, postbox):
+    account, _ = sign_up(session, outbox, postbox)
+    directory.create_account(session, RecordingOutbox(), AGENT, "bootstrap", NOW)
+    log_in(session, AGENT["username"], matched=True)
+    log_in(session, ADA["email"], matched=False, now=NOW + timedelta(minutes=1))
+    log_in(session, ADA["email"], matched=True, now=NOW + timedelta(minutes=2))
+
+    export = directory.export_account(session, account.id)
+
+    assert export["account"] == {
+        "id": account.id, "email": ADA["email"], "given_name": "Ada",
+        "family_name": "Lovelace", "email_verified": False, "created_at": NOW,
+        "username": ADA["email"], "role": "citizen", "commune": None,
+        "email_verified_at": None}
+    assert [(e.outcome, e.principal_id) for e in export["logins"]] == [
+        ("unverified", str(account.id)), ("rejected", str(account.id))]
+
+
+def test_pruning_forgets_expired_links_and_past_hours_counts(session, outbox, postbox):
+    sign_up(session, outbox, postbox)
+    assert directory.prune_sign_up_leftovers(session, NOW + timedelta(minutes=59)) == 0
+    assert directory.prune_sign_up_leftovers(session, NOW + timedelta(hours=1)) == 1
+    assert directory.prune_sign_up_leftovers(session, NOW + timedelta(hours=48)) == 1
+    assert session.scalars(select(EmailVerification)).all() == []

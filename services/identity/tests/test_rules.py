@@ -1,5 +1,6 @@
 """The rules of identity, without Nameko or a database: the login throttle, secret hashing,
-signing keys and tokens."""
+signing keys and tokens, e-mail verification links, the throttle of sign-up mails, and what
+OpenID Connect publishes."""
 
 import base64
 import hashlib
@@ -11,10 +12,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from contracts.identity import TOKEN_AUDIENCE, TOKEN_ISSUER
+from contracts.identity import TOKEN_AUDIENCE, token_issuer
 from services.identity import rules
 
 MONDAY_9AM = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The suite's public URL (COMMUNS_PUBLIC_URL) is the tokens' issuer.
+ISSUER = token_issuer("https://services.montpellier3m.fr/")
 SECOND = timedelta(seconds=1)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -273,7 +276,7 @@ def test_a_retired_key_is_published_until_the_last_token_it_signed_expires():
     # The last moment a key signs is just before it is due for rotation.
     last_signature_at = KEY_CREATED + timedelta(days=30) - MICROSECOND
     assert not rules.key_needs_rotation(KEY_CREATED, last_signature_at)
-    token = rules.issue_token(KEY_PAIR, AGENT, last_signature_at)["access_token"]
+    token = rules.issue_token(KEY_PAIR, AGENT, last_signature_at, ISSUER)["access_token"]
     expires = datetime.fromtimestamp(
         jwt.decode(token, options={"verify_signature": False})["exp"], UTC
     )
@@ -305,21 +308,21 @@ def verify(token, jwk):
         jwt.PyJWK(jwk).key,
         algorithms=["ES256"],
         audience=TOKEN_AUDIENCE,
-        issuer=TOKEN_ISSUER,
+        issuer=ISSUER,
     )
 
 
 @pytest.mark.parametrize("principal", [AGENT, API_CLIENT], ids=["account", "api_client"])
 def test_a_token_says_who_for_which_commune_for_fifteen_minutes(principal):
     now = datetime.now(UTC)
-    issued = rules.issue_token(KEY_PAIR, principal, now)
+    issued = rules.issue_token(KEY_PAIR, principal, now, ISSUER)
     assert issued["token_type"] == "Bearer" and issued["expires_in"] == 900
 
     token = issued["access_token"]
     assert jwt.get_unverified_header(token) == {"alg": "ES256", "typ": "JWT", "kid": KEY_PAIR.kid}
     claims = verify(token, KEY_PAIR.public_jwk)
     assert {name: claims[name] for name in ("iss", "aud", "sub", "kind", "role", "commune")} == {
-        "iss": TOKEN_ISSUER,
+        "iss": ISSUER,
         "aud": TOKEN_AUDIENCE,
         "sub": principal["id"],
         "kind": principal["kind"],
@@ -333,7 +336,8 @@ def test_a_token_says_who_for_which_commune_for_fifteen_minutes(principal):
 
 
 def test_two_tokens_of_one_moment_are_told_apart():
-    first, second = (rules.issue_token(KEY_PAIR, AGENT, MONDAY_9AM)["access_token"] for _ in "12")
+    first, second = (rules.issue_token(KEY_PAIR, AGENT, MONDAY_9AM, ISSUER)["access_token"]
+                     for _ in "12")
     unverified = {"verify_signature": False}
     assert (
         jwt.decode(first, options=unverified)["jti"]
@@ -343,12 +347,12 @@ def test_two_tokens_of_one_moment_are_told_apart():
 
 def test_a_metropole_admin_token_has_no_commune():
     admin = {**AGENT, "role": "metropole_admin", "commune": None}
-    token = rules.issue_token(KEY_PAIR, admin, datetime.now(UTC))["access_token"]
+    token = rules.issue_token(KEY_PAIR, admin, datetime.now(UTC), ISSUER)["access_token"]
     assert verify(token, KEY_PAIR.public_jwk)["commune"] is None
 
 
 def test_a_token_does_not_verify_with_another_key():
-    token = rules.issue_token(KEY_PAIR, AGENT, datetime.now(UTC))["access_token"]
+    token = rules.issue_token(KEY_PAIR, AGENT, datetime.now(UTC), ISSUER)["access_token"]
     with pytest.raises(jwt.InvalidSignatureError):
         verify(token, rules.new_key_pair().public_jwk)
 
@@ -358,7 +362,8 @@ def test_a_token_does_not_verify_with_another_key():
     [(timedelta(minutes=14, seconds=50), True), (timedelta(minutes=15, seconds=1), False)],
 )
 def test_a_token_expires_fifteen_minutes_after_it_is_issued(issued_ago, valid):
-    token = rules.issue_token(KEY_PAIR, AGENT, datetime.now(UTC) - issued_ago)["access_token"]
+    token = rules.issue_token(
+        KEY_PAIR, AGENT, datetime.now(UTC) - issued_ago, ISSUER)["access_token"]
     if valid:
         assert verify(token, KEY_PAIR.public_jwk)["sub"] == AGENT["id"]
     else:
@@ -369,12 +374,12 @@ def test_a_token_expires_fifteen_minutes_after_it_is_issued(issued_ago, valid):
 @pytest.mark.parametrize(
     "audience, issuer, error",
     [
-        ("another-api", TOKEN_ISSUER, jwt.InvalidAudienceError),
+        ("another-api", ISSUER, jwt.InvalidAudienceError),
         (TOKEN_AUDIENCE, "someone-else", jwt.InvalidIssuerError),
     ],
 )
-def test_a_token_is_for_the_communs_api_from_communs_identity_only(audience, issuer, error):
-    token = rules.issue_token(KEY_PAIR, AGENT, datetime.now(UTC))["access_token"]
+def test_a_token_is_for_the_communs_api_from_the_suites_public_url_only(audience, issuer, error):
+    token = rules.issue_token(KEY_PAIR, AGENT, datetime.now(UTC), ISSUER)["access_token"]
     with pytest.raises(error):
         jwt.decode(
             token,
@@ -383,3 +388,95 @@ def test_a_token_is_for_the_communs_api_from_communs_identity_only(audience, iss
             audience=audience,
             issuer=issuer,
         )
+
+
+def test_the_issuer_is_the_public_url_without_a_trailing_slash():
+    assert ISSUER == "https://services.montpellier3m.fr"
+    assert token_issuer("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
+
+
+# -- e-mail verification links ----------------------------------------------------------------
+
+
+def test_a_link_keeps_only_the_sha256_of_its_secret():
+    link = rules.new_verification_token(MONDAY_9AM)
+    assert len(link.token) >= 43  # 32 random bytes, base64url
+    assert link.digest == hashlib.sha256(link.token.encode()).hexdigest()
+    assert link.digest == rules.token_digest(link.token)
+    assert link.token not in link.digest
+    assert rules.new_verification_token(MONDAY_9AM).token != link.token
+
+
+@pytest.mark.parametrize(
+    "age, expired",
+    [
+        (timedelta(0), False),
+        (timedelta(hours=47, minutes=59, seconds=59), False),
+        (timedelta(hours=48) - MICROSECOND, False),
+        # 48 hours after it was sent the link has stopped working.
+        (timedelta(hours=48), True),
+        (timedelta(hours=48, seconds=1), True),
+    ],
+)
+def test_a_link_works_for_48_hours(age, expired):
+    link = rules.new_verification_token(MONDAY_9AM)
+    assert link.expires_at == MONDAY_9AM + timedelta(hours=48)
+    assert rules.verification_expired(link.expires_at, MONDAY_9AM + age) is expired
+
+
+# -- sign-up mails ----------------------------------------------------------------------------
+
+
+def mails_at(*offsets):
+    """The count of one address after a mail at MONDAY_9AM + each offset, or None if one
+    was refused."""
+    count = None
+    for offset in offsets:
+        now = MONDAY_9AM + offset
+        if not rules.may_send_sign_up_mail(count, now):
+            return None
+        count = rules.after_sign_up_mail(count, now)
+    return count
+
+
+@pytest.mark.parametrize(
+    "offsets, sent",
+    [
+        (minutes(0), 1),
+        (minutes(0, 1, 2), 3),
+        # A fourth within the hour is refused.
+        (minutes(0, 1, 2, 59), None),
+        # The hour over, a new count starts.
+        (minutes(0, 1, 2, 60), 1),
+        (minutes(0, 1, 2, 60, 61, 62), 3),
+        (minutes(0, 1, 2, 60, 61, 62, 63), None),
+    ],
+)
+def test_at_most_three_sign_up_mails_an_hour_reach_an_address(offsets, sent):
+    count = mails_at(*offsets)
+    assert (count.sent if count else None) == sent
+
+
+# -- OpenID Connect ---------------------------------------------------------------------------
+
+
+def test_the_discovery_document_lives_under_the_issuer():
+    document = rules.openid_configuration(ISSUER)
+    assert document["issuer"] == ISSUER
+    assert document["jwks_uri"] == ISSUER + "/.well-known/jwks.json"
+    assert document["token_endpoint"] == ISSUER + "/api/v1/auth/token"
+    assert document["userinfo_endpoint"] == ISSUER + "/api/v1/me/userinfo"
+    assert document["id_token_signing_alg_values_supported"] == ["ES256"]
+    assert document["subject_types_supported"] == ["public"]
+    assert {"sub", "email", "email_verified", "given_name", "family_name"} <= set(
+        document["claims_supported"])
+
+
+def test_userinfo_gives_a_citizen_their_address_and_names_anyone_else_a_username():
+    citizen = rules.userinfo_claims("id-1", "ada@example.org", email="ada@example.org",
+                                    email_verified=True, given_name="Ada",
+                                    family_name="Lovelace")
+    assert citizen == {"sub": "id-1", "email": "ada@example.org", "email_verified": True,
+                       "given_name": "Ada", "family_name": "Lovelace"}
+    assert rules.userinfo_claims("id-2", "agent.laverune") == {
+        "sub": "id-2", "preferred_username": "agent.laverune"}

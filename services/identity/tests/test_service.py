@@ -23,15 +23,16 @@ from contracts.events import AccountCreatedSchema
 from contracts.health import ServiceHealthSchema
 from contracts.identity import (
     TOKEN_AUDIENCE,
-    TOKEN_ISSUER,
     AccountSchema,
     IssuedApiClientSchema,
     JwksSchema,
     LoginEventSchema,
     PrincipalSchema,
     TokenSchema,
+    token_issuer,
 )
 from servicekit.clock import ClockProvider
+from servicekit.config import public_url
 from services.identity.bootstrap import FirstAdminSettingsError
 from services.identity.service import IdentityService
 
@@ -108,8 +109,9 @@ def conforms(schema, answer):
     return answer
 
 
-def claims_of(token, jwks):
-    """The claims of ``token``, verified with the key its header names in ``jwks``."""
+def claims_of(token, jwks, config):
+    """The claims of ``token``, verified with the key its header names in ``jwks``, from the
+    issuer ``config`` names: the suite's public URL."""
     kid = jwt.get_unverified_header(token)["kid"]
     (jwk,) = [key for key in jwks["keys"] if key["kid"] == kid]
     return jwt.decode(
@@ -117,7 +119,7 @@ def claims_of(token, jwks):
         jwt.PyJWK(jwk).key,
         algorithms=["ES256"],
         audience=TOKEN_AUDIENCE,
-        issuer=TOKEN_ISSUER,
+        issuer=token_issuer(public_url(config)),
     )
 
 
@@ -146,7 +148,7 @@ def test_the_first_admin_comes_from_the_settings_once_across_restarts(start_iden
     first_run = start_identity()
     with rpc(suite_config) as identity:
         token = token_for(identity, ADMIN_USERNAME, ADMIN_PASSWORD)
-        claims = claims_of(token, identity.public_keys())
+        claims = claims_of(token, identity.public_keys(), suite_config)
     assert (claims["role"], claims["commune"]) == ("metropole_admin", None)
     first_run.stop()
 
@@ -154,7 +156,7 @@ def test_the_first_admin_comes_from_the_settings_once_across_restarts(start_iden
     start_identity(ADMIN_PASSWORD="a different admin password")
     with rpc(suite_config) as identity:
         token = token_for(identity, ADMIN_USERNAME, ADMIN_PASSWORD)
-        assert claims_of(token, identity.public_keys())["sub"] == claims["sub"]
+        assert claims_of(token, identity.public_keys(), suite_config)["sub"] == claims["sub"]
         with pytest.raises(Unauthorized):
             token_for(identity, ADMIN_USERNAME, "a different admin password")
     assert metropole_admins(suite_config) == 1
@@ -182,7 +184,8 @@ def test_without_a_password_setting_the_first_admin_password_is_written_for_its_
     start_identity(**settings)
     assert password_file.read_text().strip() == password
     with rpc(suite_config) as identity:
-        claims = claims_of(token_for(identity, username, password), identity.public_keys())
+        claims = claims_of(token_for(identity, username, password), identity.public_keys(),
+                           suite_config)
     assert claims["role"] == "metropole_admin"
     assert metropole_admins(suite_config) == 1
 
@@ -255,11 +258,11 @@ def test_accounts_of_commune_lists_only_that_communes_accounts(identity_rpc):
 # -- tokens -----------------------------------------------------------------------------------
 
 
-def test_an_account_gets_a_token_the_published_keys_verify(identity_rpc):
+def test_an_account_gets_a_token_the_published_keys_verify(identity_rpc, suite_config):
     account = identity_rpc.create_account(AGENT, created_by=ADMIN_ID)
     # The username is found whatever its case, like its uniqueness.
     token = token_for(identity_rpc, "Agent.Laverune", AGENT_PASSWORD)
-    claims = claims_of(token, identity_rpc.public_keys())
+    claims = claims_of(token, identity_rpc.public_keys(), suite_config)
     assert (claims["sub"], claims["kind"], claims["role"], claims["commune"]) == (
         account["id"],
         "account",
@@ -275,14 +278,14 @@ def test_an_account_gets_a_token_the_published_keys_verify(identity_rpc):
     }
 
 
-def test_an_api_client_gets_a_token_with_its_id_and_secret(identity_rpc):
+def test_an_api_client_gets_a_token_with_its_id_and_secret(identity_rpc, suite_config):
     client = identity_rpc.create_api_client(
         {"name": "Logiciel de finances", "commune": LAVERUNE}, created_by=ADMIN_ID
     )
     answer = identity_rpc.issue_token(
         {"client_id": client["client_id"], "client_secret": client["client_secret"]}
     )
-    claims = claims_of(answer["access_token"], identity_rpc.public_keys())
+    claims = claims_of(answer["access_token"], identity_rpc.public_keys(), suite_config)
     assert (claims["sub"], claims["kind"], claims["role"], claims["commune"]) == (
         client["client_id"],
         "api_client",

@@ -5,14 +5,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.subscriptions import NewConventionSchema
 from servicekit import tables
 from servicekit.database import make_engine, migrate
 from servicekit.outbox import OutboxWriter
+from servicekit.testing_db import memory_session
 from servicekit.tests.conftest import postgres_database  # noqa: F401  (a fixture)
 from services.subscriptions import registry, rules
 from services.subscriptions.bootstrap import member_rows
@@ -42,10 +43,7 @@ CONVENTION = {
 
 @pytest.fixture
 def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    tables.metadata.create_all(engine)
-    with Session(engine) as session:
+    with memory_session(Base.metadata) as session:
         yield session
 
 
