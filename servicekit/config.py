@@ -22,7 +22,8 @@
 | ``COMMUNS_CHORUS_SANDBOX`` | ``true`` without an API URL | ``communs run`` starts the sandbox |
 | ``COMMUNS_CHORUS_SANDBOX_ADDRESS`` | ``127.0.0.1:8090`` | where the sandbox listens |
 | ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
-| ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as the public reaches it: convocation links and the open data catalogue start with it |
+| ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as the public reaches it: the tokens' issuer (identity and the gateway must agree), links in e-mails and the open data catalogue start with it |
+| ``COMMUNS_ESERVICES_ROUND_SECONDS`` | ``3600`` | how often online services sends the accusés de réception due and deletes what is past its retention |
 | ``COMMUNS_EADMIN_ROUND_SECONDS`` | ``30`` | how often e-administration asks the prefecture where its acts and PES are |
 | ``COMMUNS_EADMIN_ARCHIVAL_AGENCY`` | ``FRAD034`` | the archives service named in the SEDA packages of archived acts |
 | ``COMMUNS_PREFECTURE_URL`` | the sandbox's | the S2LOW-like platform e-administration posts to |
@@ -154,6 +155,8 @@ def from_environment(environ=None):
         # http://{WEB_SERVER_ADDRESS}), and how often it follows its transmissions.
         "PUBLIC_URL": environ.get("COMMUNS_PUBLIC_URL") or None,
         "EADMIN_ROUND_SECONDS": float(environ.get("COMMUNS_EADMIN_ROUND_SECONDS") or 30),
+        "ESERVICES_ROUND_SECONDS": float(
+            environ.get("COMMUNS_ESERVICES_ROUND_SECONDS") or 3600),
         "EADMIN_ARCHIVAL_AGENCY": environ.get("COMMUNS_EADMIN_ARCHIVAL_AGENCY") or "FRAD034",
         # The prefecture (e-administration): a real platform, or the sandbox `communs run`
         # starts; without either, transmissions wait for one to be configured.
