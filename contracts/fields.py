@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
+from stdnum.fr import siret as stdnum_siret
 
 from contracts.catalogue import APPLICATION_CODES
 from contracts.communes import INSEE_CODE_PATTERN, is_member
@@ -26,6 +27,29 @@ class InseeCode(fields.String):
             {"description": "INSEE code of a member commune", "example": "34134"}
         )
         super().__init__(validate=validate_member_commune, **kwargs)
+
+
+SIRET_PATTERN = r"^\d{14}$"
+
+
+def validate_siret(siret):
+    if not re.fullmatch(SIRET_PATTERN, siret):
+        raise ValidationError("A SIRET is 14 digits.")
+    if not stdnum_siret.is_valid(siret):
+        raise ValidationError("Not a SIRET: its check digit (Luhn key) is wrong.")
+
+
+class Siret(fields.String):
+    """The SIRET of an establishment: 14 digits, the last of which is the Luhn key of the
+    other 13 (La Poste's establishments but its head office follow a key of their own, which
+    python-stdnum knows)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(
+            {"description": "SIRET: 14 digits, the last being the Luhn key",
+             "pattern": SIRET_PATTERN, "example": "73282932000074"}
+        )
+        super().__init__(validate=validate_siret, **kwargs)
 
 
 MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"

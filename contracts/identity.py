@@ -1,10 +1,11 @@
 """Payloads of the identity service: accounts, API clients, tokens and the login audit; the
-citizen's account (sign-up, e-mail verification, export, deletion) and the OpenID Connect
-discovery document that lets commune portals rely on identity's tokens."""
+citizen's account (sign-up, e-mail verification, export, deletion), the company's (sign-up
+with its SIRET) and the OpenID Connect discovery document that lets commune portals rely on
+identity's tokens."""
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from contracts.fields import InseeCode
+from contracts.fields import InseeCode, Siret
 
 METROPOLE_ADMIN = "metropole_admin"
 COMMUNE_AGENT = "commune_agent"
@@ -20,6 +21,7 @@ EMAIL_MAX_LENGTH = 320
 # A citizen logs in with their e-mail address as username.
 USERNAME_MAX_LENGTH = EMAIL_MAX_LENGTH
 NAME_MAX_LENGTH = 100
+COMPANY_NAME_MAX_LENGTH = 200
 
 
 class StrictSchema(Schema):
@@ -111,7 +113,8 @@ class IssuedApiClientSchema(ApiClientSchema):
 
 class PrincipalSchema(StrictSchema):
     """Who a token speaks for: an account or an API client. A citizen's name is "Given
-    Family" and ``email`` their address; other principals have none (the key is left out)."""
+    Family" and ``email`` their address; a company's name is its company name, with its
+    ``email`` and ``siret``. Principals without an address or a SIRET have no such key."""
 
     kind = fields.String(required=True, validate=validate.OneOf(("account", "api_client")))
     id = fields.String(required=True)
@@ -119,10 +122,12 @@ class PrincipalSchema(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     commune = fields.String(allow_none=True, required=True)
     email = fields.String(load_default=None, allow_none=True)
+    siret = fields.String(load_default=None, allow_none=True,
+                          metadata={"description": "a company's SIRET"})
 
 
 # What the login audit records of an attempt: ``unverified`` is a right password on a citizen's
-# account whose e-mail address is not confirmed yet.
+# or a company's account whose e-mail address is not confirmed yet.
 LOGIN_OUTCOMES = ("success", "rejected", "throttled", "unverified")
 
 
@@ -155,6 +160,27 @@ class NewCitizenSchema(StrictSchema):
     given_name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX_LENGTH))
     family_name = fields.String(required=True,
                                 validate=validate.Length(min=1, max=NAME_MAX_LENGTH))
+
+
+# -- companies: one account to answer the consultations of the Metropole and its communes
+
+
+class NewCompanySchema(StrictSchema):
+    """A company signing up, as a citizen does: the account is usable once the e-mail address
+    is confirmed. Its SIRET names the establishment that withdraws documents and bids."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH))
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=256),
+    )
+    company_name = fields.String(
+        required=True, validate=validate.Length(min=1, max=COMPANY_NAME_MAX_LENGTH))
+    siret = Siret(required=True)
+    contact_name = fields.String(
+        required=True, validate=validate.Length(min=1, max=COMPANY_NAME_MAX_LENGTH),
+        metadata={"description": "the person who holds the account for the company"})
 
 
 class CitizenSchema(StrictSchema):
@@ -232,10 +258,12 @@ class OpenIdConfigurationSchema(StrictSchema):
 
 
 class UserInfoSchema(StrictSchema):
-    """OpenID Connect's UserInfo claims: a citizen's e-mail and names; the username of other
-    accounts, the name of an API client. Claims the principal lacks are left out."""
+    """OpenID Connect's UserInfo claims: a citizen's e-mail and names, a company's e-mail and
+    name; the username of other accounts, the name of an API client. Claims the principal
+    lacks are left out."""
 
     sub = fields.String(required=True)
+    name = fields.String()
     email = fields.String()
     email_verified = fields.Boolean()
     given_name = fields.String()

@@ -1,14 +1,13 @@
 """Payloads of the subscriptions service: communes and their populations, conventions and
 amendments, subscriptions, change requests (Art. 9) and terminations (Art. 10)."""
 
-import re
 from datetime import date
 from typing import NamedTuple
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from stdnum.fr import siret as stdnum_siret
 
-from contracts.fields import ApplicationCode, InseeCode, Money
+from contracts.fields import ApplicationCode, InseeCode, Money, Siret
+from contracts.fields import validate_siret as validate_siret  # re-exported: callers use it
 from contracts.identity import StrictSchema
 
 ADD = "add"
@@ -20,9 +19,6 @@ ACCEPTED = "accepted"
 REFUSED = "refused"
 REQUEST_STATUSES = (PENDING, ACCEPTED, REFUSED)
 DECISIONS = ("accept", "refuse")
-
-SIRET_PATTERN = r"^\d{14}$"
-
 
 ADDED, REMOVED = "added", "removed"  # the ``change`` of ``subscription.changed``
 
@@ -100,15 +96,8 @@ class CommuneSchema(StrictSchema):
     )
 
 
-def validate_siret(siret):
-    if not re.fullmatch(SIRET_PATTERN, siret):
-        raise ValidationError("A SIRET is 14 digits.")
-    if not stdnum_siret.is_valid(siret):
-        raise ValidationError("Not a SIRET: its check digit (Luhn key) is wrong.")
-
-
 class CommuneUpdateSchema(StrictSchema):
-    siret = fields.String(required=True, validate=validate_siret)
+    siret = Siret(required=True)
 
 
 class ConventionApplicationSchema(StrictSchema):

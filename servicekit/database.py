@@ -16,10 +16,14 @@ from alembic.config import Config as AlembicConfig
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from servicekit import tables
+from servicekit.clock import ClockProvider
 from servicekit.config import database_url
+from servicekit.logging import get_logger
+from servicekit.providers import sibling
 
 TOOLKIT_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -140,3 +144,25 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.access
+
+
+class Seed(DependencyProvider):
+    """Stores what a service needs from its first start (the partners' pages, a catalogue):
+    ``seed(session, now)`` adds the rows missing and returns how many. A replica starting at
+    the same moment that stored them first wins; this one moves on."""
+
+    def __init__(self, seed, what):
+        self.seed = seed
+        self.what = what
+
+    def start(self):
+        log = get_logger(self.container.service_name)
+        now = sibling(self.container, ClockProvider).clock.now()
+        try:
+            with sibling(self.container, Database).access.transaction() as session:
+                added = self.seed(session, now)
+        except IntegrityError:
+            log.info("seed.stored_elsewhere", what=self.what)
+            return
+        if added:
+            log.info("seed.stored", what=self.what, count=added)

@@ -19,6 +19,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import NamedTuple
 
 from contracts.errors import ServiceUnavailable
 from servicekit.logging import get_logger
@@ -28,6 +29,13 @@ log = get_logger(__name__)
 DEFAULT_PORT = 25
 DEFAULT_TIMEOUT = 10.0
 NOT_CONFIGURED = "No SMTP server is configured (COMMUNS_SMTP_HOST): no mail can be sent."
+
+
+class Notice(NamedTuple):
+    """A message to send: its subject and plain text."""
+
+    subject: str
+    text: str
 
 
 class MailError(Exception):

@@ -1,7 +1,7 @@
 """Routes of identity: tokens and the keys that verify them, the OpenID Connect discovery
-document and UserInfo, accounts and API clients, the login audit; and the citizen's own
+document and UserInfo, accounts and API clients, the login audit; the citizen's own
 account — sign-up, the link that confirms the address, the export of their data (GDPR
-art. 15 and 20) and its deletion (art. 17)."""
+art. 15 and 20) and its deletion (art. 17); and the company's sign-up, with the same link."""
 
 from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response
@@ -19,6 +19,7 @@ from contracts.identity import (
     NewAccountSchema,
     NewApiClientSchema,
     NewCitizenSchema,
+    NewCompanySchema,
     OpenIdConfigurationSchema,
     PersonalDataExportSchema,
     PrincipalSchema,
@@ -31,6 +32,8 @@ from gateway.http import route
 
 ME = "/api/v1/me"
 CITIZENS = "/api/v1/citizens"
+COMPANIES = "/api/v1/companies"
+# The link of every sign-up mail, a citizen's or a company's.
 EMAIL_VERIFICATION = f"{CITIZENS}/email-verification"
 
 
@@ -65,8 +68,8 @@ class IdentityRoutes:
         return self.rpc("identity", "get_principal", principal.kind, principal.id)
 
     @route("GET", f"{ME}/userinfo",
-           summary="OpenID Connect UserInfo: a citizen's address and names, anyone else's "
-                   "username",
+           summary="OpenID Connect UserInfo: a citizen's address and names, a company's "
+                   "address and name, anyone else's username",
            tag="identity", response=UserInfoSchema, errors=(404,))
     def userinfo(self, request, principal, **_):
         return self.rpc("identity", "userinfo", principal.kind, principal.id)
@@ -82,8 +85,19 @@ class IdentityRoutes:
         # 202 whatever the address: the answer does not tell which ones have accounts.
         return self.rpc("identity", "sign_up_citizen", body)
 
+    @route("POST", COMPANIES,
+           summary="Sign up as a company (its SIRET, Luhn key checked): one account to withdraw "
+                   "consultation documents and bid, usable once the link e-mailed to the "
+                   "address has been opened",
+           tag="identity", body=NewCompanySchema, response=MailAcceptedSchema, status=202,
+           public=True)
+    def sign_up_company(self, request, body, **_):
+        # 202 whatever the address, as for citizens.
+        return self.rpc("identity", "sign_up_company", body)
+
     @route("GET", EMAIL_VERIFICATION,
-           summary="Confirm a citizen's e-mail address: the link of the e-mail sent at sign-up",
+           summary="Confirm a citizen's or a company's e-mail address: the link of the e-mail "
+                   "sent at sign-up",
            tag="identity", query=EmailVerificationSchema, response=EmailVerifiedSchema,
            public=True, errors=(404,))
     def verify_citizen_email(self, request, query, **_):

@@ -9,12 +9,13 @@ import pytest
 from nameko.testing.services import replace_dependencies
 
 from contracts.catalogue import SERVICES
-from contracts.identity import CITIZEN, COMMUNE_AGENT, METROPOLE_ADMIN
+from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, METROPOLE_ADMIN
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
     ADMIN_ID,
     AGENT_ID,
     CITIZEN_ID,
+    COMPANY_ID,
     LAVERUNE,
     FakeService,
     SigningKey,
@@ -23,6 +24,7 @@ from gateway.tests.fakes import (
     eadmin_answers,
     eservices_answers,
     opendata_answers,
+    procurement_answers,
     subscriptions_answers,
 )
 
@@ -43,6 +45,9 @@ def principals():
                    "role": COMMUNE_AGENT, "commune": LAVERUNE},
         CITIZEN_ID: {"kind": "account", "id": CITIZEN_ID, "name": "Ada Lovelace",
                      "role": CITIZEN, "commune": None, "email": "ada@example.org"},
+        COMPANY_ID: {"kind": "account", "id": COMPANY_ID, "name": "ACME Travaux",
+                     "role": COMPANY, "commune": None, "email": "offres@acme.example",
+                     "siret": "73282932000074"},
     }
 
 
@@ -62,6 +67,7 @@ def fake_services(signing_key, principals):
     fakes["eadmin"].answers.update(eadmin_answers())
     fakes["opendata"].answers.update(opendata_answers())
     fakes["eservices"].answers.update(eservices_answers())
+    fakes["procurement"].answers.update(procurement_answers())
     return fakes
 
 
@@ -112,3 +118,8 @@ def agent_headers(signing_key):
 @pytest.fixture
 def citizen_headers(signing_key):
     return bearer(signing_key.token(CITIZEN_ID, CITIZEN))
+
+
+@pytest.fixture
+def company_headers(signing_key):
+    return bearer(signing_key.token(COMPANY_ID, COMPANY))

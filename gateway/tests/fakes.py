@@ -467,3 +467,73 @@ def eservices_answers():
                                                                           "cancelled"),
         "citizen_export": lambda account_id: {"requests": [citizen_request(LAVERUNE)]},
     }
+
+
+# -- public procurement
+
+CONSULTATION_ID = str(uuid.UUID(int=18))
+QUESTION_ID = str(uuid.UUID(int=19))
+BID_ID = str(uuid.UUID(int=20))
+COMPANY_ID = str(uuid.UUID(int=23))
+NEW_CONSULTATION = {
+    "reference": "2026-MAPA-014", "object": "Réfection de la voirie", "procedure": "adapted",
+    "cpv_codes": ["45233141-9"], "lots": [{"number": 1, "title": "Voirie"}],
+    "estimated_value": "180000.00", "questions_deadline": "2026-12-10T12:00:00+01:00",
+    "bid_deadline": "2026-12-15T12:00:00+01:00", "notice": "Avis d'appel public.",
+}
+NEW_AWARD = {"lot": 1, "bid_id": BID_ID, "amount": "152000.00", "price_form": "Ferme",
+             "duration_months": 6, "notified_on": "2026-12-20", "place_code": "34880"}
+
+
+def procurement_answers():
+    """Plausible answers of every RPC of the procurement portal, for a test to override."""
+    buyer = {"id": "commune-34134", "kind": "commune", "name": "Lavérune", "insee": LAVERUNE,
+             "siret": "21340134200018", "welcome": None, "logo_url": None,
+             "open_consultations": 1}
+
+    def consultation(*_, **__):
+        return {"id": CONSULTATION_ID, "buyer": buyer, **NEW_CONSULTATION, "state": "published",
+                "published_at": "2026-11-27T10:00:00+00:00", "documents": [],
+                "withdrawals": 0, "bids": 0}
+
+    question = {"id": QUESTION_ID, "text": "Quel enrobé ?", "asked_at": "2026-11-28T10:00:00Z",
+                "answer": None, "answered_at": None}
+    withdrawal = {"company_name": "ACME", "siret": "73282932000074",
+                  "at": "2026-11-28T10:00:00+00:00", "documents_version": {"CCTP.pdf": 1}}
+    report = {"consultation_id": CONSULTATION_ID, "reference": "2026-MAPA-014",
+              "bid_deadline": "2026-12-15T11:00:00+00:00",
+              "opened_at": "2026-12-15T11:00:01+00:00", "opened_by": AGENT_ID, "bids": []}
+    receipt = {"bid_id": BID_ID, "consultation_id": CONSULTATION_ID,
+               "reference": "2026-MAPA-014", "lot": 1, "siret": "73282932000074",
+               "deposited_at": "2026-12-14T10:00:00+00:00", "late": False, "files": []}
+    return {
+        "search_consultations": lambda query: {"total_count": 1,
+                                               "results": [consultation()]},
+        "consultation": consultation,
+        "document": lambda consultation_id, name: {"file_name": name, "version": 1,
+                                                   "content": "JVBERi0xLjQK"},
+        "public_questions": lambda consultation_id: [question],
+        "buyers": lambda: [buyer],
+        "buyer": lambda buyer_id: buyer,
+        "set_buyer_page": lambda insee, kind, page: buyer,
+        "create_consultation": consultation,
+        "commune_consultations": lambda insee: [consultation()],
+        "commune_consultation": consultation,
+        "add_document": consultation,
+        "publish": consultation,
+        "withdrawals": lambda insee, consultation_id: [withdrawal],
+        "questions": lambda insee, consultation_id: [question],
+        "answer_question": lambda *args: {**question, "answer": "BBSG",
+                                          "answered_at": "2026-11-29T10:00:00Z"},
+        "bid_counts": lambda insee, consultation_id: [{"lot": 1, "on_time": 2, "late": 0}],
+        "open_bids": lambda *args: report,
+        "opening_report": lambda *args: report,
+        "award": lambda *args: {"lot": 1, "bid_id": BID_ID, "holder_name": "ACME",
+                                "holder_siret": "73282932000074", "amount": "152000.00",
+                                "notified_on": "2026-12-20", "contract_id": "20262026MAPA0141",
+                                "retention_until": "2031-12-20"},
+        "history": lambda insee, consultation_id: [],
+        "withdraw": lambda insee, consultation_id, company: withdrawal,
+        "ask_question": lambda insee, consultation_id, company, new: question,
+        "deposit_bid": lambda insee, consultation_id, company, new: receipt,
+    }

@@ -243,6 +243,9 @@ CITIZENS = (CITIZEN,)
 VERIFICATION_TOKEN = "dGhlIHNlY3JldCBvZiBhIGxpbms"
 NEW_CITIZEN = {"email": "ada@example.org", "password": "analytical engine 1843",
                "given_name": "Ada", "family_name": "Lovelace"}
+NEW_COMPANY = {"email": "appels.offres@travaux-du-lez.example.fr",
+               "password": "a long enough secret", "company_name": "Travaux du Lez",
+               "siret": "73282932000074", "contact_name": "Camille Roux"}
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,7 @@ IDENTITY_CALLS = [
     Call("GET", "/api/v1/me/export", "export_account", CITIZENS),
     Call("DELETE", "/api/v1/me", "delete_citizen", CITIZENS, 204),
     Call("POST", "/api/v1/citizens", "sign_up_citizen", PUBLIC, 202, json=NEW_CITIZEN),
+    Call("POST", "/api/v1/companies", "sign_up_company", PUBLIC, 202, json=NEW_COMPANY),
     Call("GET", "/api/v1/citizens/email-verification", "verify_email", PUBLIC,
          params={"token": VERIFICATION_TOKEN}),
     Call("POST", "/api/v1/citizens/email-verification", "resend_verification", PUBLIC, 202,
@@ -319,6 +323,7 @@ def identity_answers():
             "logins": []},
         "delete_citizen": lambda account_id: None,
         "sign_up_citizen": lambda new_citizen: {"detail": "A message is on its way."},
+        "sign_up_company": lambda new_company: {"detail": "A message is on its way."},
         "verify_email": lambda token: {"email": "ada@example.org", "verified": True},
         "resend_verification": lambda request: {"detail": "A message is on its way."},
         "create_account": account,

@@ -1,12 +1,13 @@
-"""The routes of a citizen's account and of OpenID Connect, in front of fake services: what
-each sends identity (and eservices), and how their answers and refusals reach the caller."""
+"""The routes of a citizen's account, a company's sign-up and OpenID Connect, in front of fake
+services: what each sends identity (and eservices), and how their answers and refusals reach
+the caller."""
 
 import pytest
 
 from contracts.errors import Forbidden, NotFound, ServiceUnavailable
-from contracts.identity import CITIZEN, COMMUNE_AGENT, PersonalDataExportSchema
+from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, PersonalDataExportSchema
 from gateway.tests.fakes import LAVERUNE, SigningKey, bearer
-from gateway.tests.test_access import NEW_CITIZEN, identity_answers
+from gateway.tests.test_access import NEW_CITIZEN, NEW_COMPANY, identity_answers
 
 pytestmark = pytest.mark.broker
 
@@ -62,6 +63,48 @@ def test_an_invalid_sign_up_is_refused_before_identity_hears_of_it(
     problem = assert_problem(api.post("/api/v1/citizens", json={**NEW_CITIZEN, **change}), 422)
     assert list(problem["errors"]) == [field]
     assert fake_identity.called("sign_up_citizen") == []
+
+
+def test_a_companys_sign_up_is_forwarded_as_sent_and_answered_202(gateway, api, fake_identity):
+    answer = api.post("/api/v1/companies", json=NEW_COMPANY)
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"detail": "A message is on its way."}
+    assert fake_identity.called("sign_up_company") == [("sign_up_company", (NEW_COMPANY,), {})]
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"siret": "73282932000075"}, "siret", "Not a SIRET: its check digit (Luhn key) is wrong."),
+    ({"siret": "732 829 320 00074"}, "siret", "A SIRET is 14 digits."),
+    ({"siret": None}, "siret", "Field may not be null."),
+    ({"company_name": "x" * 201}, "company_name", None),
+    ({"contact_name": ""}, "contact_name", None),
+    ({"email": "appels"}, "email", None),
+    ({"password": "eleven char"}, "password", None),
+    ({"role": "metropole_admin"}, "role", None),
+])
+def test_an_invalid_company_sign_up_is_a_problem_naming_the_field(
+        gateway, api, fake_identity, change, field, message):
+    problem = assert_problem(api.post("/api/v1/companies", json={**NEW_COMPANY, **change}), 422)
+    assert list(problem["errors"]) == [field]
+    if message:
+        assert problem["errors"][field] == [message]
+    assert fake_identity.called("sign_up_company") == []
+
+
+def test_a_company_without_a_siret_is_refused_naming_it(gateway, api, fake_identity):
+    without = {name: value for name, value in NEW_COMPANY.items() if name != "siret"}
+    problem = assert_problem(api.post("/api/v1/companies", json=without), 422)
+    assert problem["errors"] == {"siret": ["Missing data for required field."]}
+
+
+def test_a_companys_principal_carries_its_siret(gateway, api, fake_services, signing_key):
+    company_id = "7d1f0c52-8a59-4a3e-9d0b-2f1d7f0b6a11"
+    fake_services["identity"].answers["get_principal"] = lambda kind, principal_id: {
+        "kind": kind, "id": principal_id, "name": "Travaux du Lez", "role": COMPANY,
+        "commune": None, "email": NEW_COMPANY["email"], "siret": NEW_COMPANY["siret"]}
+    answer = api.get("/api/v1/me", headers=bearer(signing_key.token(company_id, COMPANY)))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["siret"] == "73282932000074"
 
 
 def test_the_link_of_the_mail_confirms_the_address(gateway, api, fake_identity):

@@ -186,3 +186,13 @@ def test_what_the_document_requires_is_what_a_request_is_told_it_misses(
     assert answer.status_code == 422, answer.text
     assert set(answer.json()["errors"]) == required
     assert fake_identity.calls == [("public_keys", (), {})]
+
+
+def test_no_two_route_mixins_name_a_method_alike():
+    """A mixin's method of the same name as another's would hide its route."""
+    owners = {}
+    for mixin in GatewayService.__mro__[1:]:
+        for name, member in vars(mixin).items():
+            if hasattr(member, "__route__"):
+                owners.setdefault(name, []).append(mixin.__name__)
+    assert {name: found for name, found in owners.items() if len(found) > 1} == {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from contracts.identity import CITIZEN, COMMUNE_AGENT, METROPOLE_ADMIN
+from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, METROPOLE_ADMIN
 from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
@@ -18,18 +18,22 @@ from gateway.tests.fakes import (
     BRANDING,
     CERTIFICATE_ID,
     CITIZEN_REQUEST_ID,
+    CONSULTATION_ID,
     CONVENTION_ID,
     DATASET_ID,
     EXTRA_ID,
     LAVERUNE,
     MONTPELLIER,
     NEW_ACT,
+    NEW_AWARD,
     NEW_BATCH,
+    NEW_CONSULTATION,
     NEW_CONVENTION,
     NEW_CUSTOM_FORM,
     NEW_DATASET,
     NEW_EXTRA,
     NEW_REQUEST,
+    QUESTION_ID,
     REQUEST_ID,
     RESOURCE_ID,
     SESSION_ID,
@@ -43,6 +47,7 @@ PUBLIC = "anyone, without a token"
 ADMIN = (METROPOLE_ADMIN,)
 ADMIN_OR_AGENT = (METROPOLE_ADMIN, COMMUNE_AGENT)
 CITIZENS = (CITIZEN,)
+COMPANIES = (COMPANY,)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,10 @@ COMMUNE_DATASET = f"/api/v1/communes/{{insee}}/opendata/datasets/{DATASET_ID}"
 ESERVICES = "/api/v1/communes/{insee}/eservices"
 COMMUNE_REQUEST = f"{ESERVICES}/requests/{CITIZEN_REQUEST_ID}"
 MY_REQUEST = f"/api/v1/me/requests/{CITIZEN_REQUEST_ID}"
+PUBLIC_CONSULTATION = f"/api/v1/procurement/consultations/{CONSULTATION_ID}"
+BUYER = "/api/v1/communes/{insee}/procurement"
+CONSULTATION = f"{BUYER}/consultations/{CONSULTATION_ID}"
+PDF = {"file_name": "CCTP.pdf", "content": "JVBERi0xLjQK"}
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -248,6 +257,40 @@ CALLS = [
     Call("POST", f"{MY_REQUEST}/messages", "eservices", "citizen_message", CITIZENS, 201,
          json={"text": "Voici la précision."}),
     Call("POST", f"{MY_REQUEST}/cancellation", "eservices", "cancel_request", CITIZENS),
+    Call("GET", "/api/v1/procurement/consultations", "procurement", "search_consultations",
+         PUBLIC, params={"q": "voirie", "cpv": "4523"}),
+    Call("GET", PUBLIC_CONSULTATION, "procurement", "consultation", PUBLIC),
+    Call("GET", f"{PUBLIC_CONSULTATION}/documents/CCTP.pdf", "procurement", "document",
+         PUBLIC),
+    Call("GET", f"{PUBLIC_CONSULTATION}/questions", "procurement", "public_questions",
+         PUBLIC),
+    Call("GET", "/api/v1/procurement/buyers", "procurement", "buyers", PUBLIC),
+    Call("GET", "/api/v1/procurement/buyers/ccas-34134", "procurement", "buyer", PUBLIC),
+    Call("PUT", f"{BUYER}/buyers/commune", "procurement", "set_buyer_page", ADMIN_OR_AGENT,
+         json={"welcome": None, "logo_url": None, "siret": "21340134200018"}),
+    Call("POST", f"{BUYER}/consultations", "procurement", "create_consultation",
+         ADMIN_OR_AGENT, 201, json=NEW_CONSULTATION),
+    Call("GET", f"{BUYER}/consultations", "procurement", "commune_consultations",
+         ADMIN_OR_AGENT),
+    Call("GET", CONSULTATION, "procurement", "commune_consultation", ADMIN_OR_AGENT),
+    Call("POST", f"{CONSULTATION}/documents", "procurement", "add_document", ADMIN_OR_AGENT,
+         201, json=PDF),
+    Call("POST", f"{CONSULTATION}/publication", "procurement", "publish", ADMIN_OR_AGENT),
+    Call("GET", f"{CONSULTATION}/withdrawals", "procurement", "withdrawals", ADMIN_OR_AGENT),
+    Call("GET", f"{CONSULTATION}/questions", "procurement", "questions", ADMIN_OR_AGENT),
+    Call("POST", f"{CONSULTATION}/questions/{QUESTION_ID}/answer", "procurement",
+         "answer_question", ADMIN_OR_AGENT, json={"answer": "BBSG 0/10."}),
+    Call("GET", f"{CONSULTATION}/bids", "procurement", "bid_counts", ADMIN_OR_AGENT),
+    Call("POST", f"{CONSULTATION}/opening", "procurement", "open_bids", ADMIN_OR_AGENT),
+    Call("GET", f"{CONSULTATION}/opening", "procurement", "opening_report", ADMIN_OR_AGENT),
+    Call("POST", f"{CONSULTATION}/award", "procurement", "award", ADMIN_OR_AGENT, 201,
+         json=NEW_AWARD),
+    Call("GET", f"{CONSULTATION}/history", "procurement", "history", ADMIN_OR_AGENT),
+    Call("POST", f"{CONSULTATION}/withdrawals", "procurement", "withdraw", COMPANIES, 201),
+    Call("POST", f"{CONSULTATION}/questions", "procurement", "ask_question", COMPANIES, 201,
+         json={"text": "Quel enrobé ?"}),
+    Call("POST", f"{CONSULTATION}/bids", "procurement", "deposit_bid", COMPANIES, 201,
+         json={"lot": 1, "files": [PDF]}),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -270,7 +313,8 @@ def assert_refused(answer, status, fake_services, call):
 
 def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_eservices():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
-                if spec.tag in ("subscriptions", "billing", "eadmin", "opendata", "eservices")}
+                if spec.tag in ("subscriptions", "billing", "eadmin", "opendata", "eservices",
+                                "procurement")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
@@ -280,7 +324,11 @@ def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_e
                .replace(DATASET_ID, "{dataset_id}").replace(RESOURCE_ID, "{resource_id}")
                .replace("commune-34134", "{publisher_id}")
                .replace(AGENDA_ID, "{agenda_id}").replace(CITIZEN_REQUEST_ID, "{request_id}")
-               .replace("forms/contact", "forms/{slug}"))
+               .replace("forms/contact", "forms/{slug}")
+               .replace(CONSULTATION_ID, "{consultation_id}")
+               .replace(QUESTION_ID, "{question_id}").replace("CCTP.pdf", "{name}")
+               .replace("buyers/ccas-34134", "buyers/{buyer_id}")
+               .replace("buyers/commune", "buyers/{kind}"))
               for call in CALLS}
     assert tabled == declared
 
@@ -322,6 +370,16 @@ def test_a_citizen_reaches_every_commune_for_their_own_requests(gateway, api, ci
         assert answer.status_code == call.status, answer.text
     else:
         # A commune-scoped route refuses the role before it looks at the commune.
+        assert_refused(answer, 403, fake_services, call)
+
+
+@pytest.mark.parametrize("call", CALLS, ids=IDS)
+def test_a_company_reaches_every_commune_for_its_bids(gateway, api, company_headers,
+                                                      fake_services, call):
+    answer = send(api, call, company_headers, commune=MONTPELLIER)
+    if allows(call, COMPANY):
+        assert answer.status_code == call.status, answer.text
+    else:
         assert_refused(answer, 403, fake_services, call)
 
 

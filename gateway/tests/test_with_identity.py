@@ -1,7 +1,7 @@
 """The gateway in front of the real identity service, over the broker: what only the two
 together can show — API clients, identity's refusals reaching callers as problems, a citizen's
-account from sign-up (a real e-mail) to deletion, and a commune portal relying on tokens
-through OpenID Connect."""
+account from sign-up (a real e-mail) to deletion, a company's from sign-up to its SIRET on
+``/api/v1/me``, and a commune portal relying on tokens through OpenID Connect."""
 
 import re
 
@@ -160,6 +160,58 @@ def test_a_citizen_signs_up_follows_the_mailed_link_logs_in_exports_and_deletes(
                      json={"username": ADA["email"], "password": ADA["password"]})
     assert again.status_code == 401, again.text
     assert citizen.get("/api/v1/me").status_code == 404
+
+
+# -- a company's account ----------------------------------------------------------------------
+
+LEZ = {"email": "appels.offres@travaux-du-lez.example.fr", "password": "a long enough secret",
+       "company_name": "Travaux du Lez", "siret": "73282932000074",
+       "contact_name": "Camille Roux"}
+
+
+@pytest.fixture
+def identity_with_mail(start_services, smtp_server):
+    return start_services(IdentityService, GatewayService, **smtp_server.mail_config())
+
+
+def test_a_company_signs_up_confirms_logs_in_and_is_known_by_its_siret(
+        identity_with_mail, api, smtp_server):
+    answer = api.post("/api/v1/companies", json=LEZ)
+    assert answer.status_code == 202, answer.text
+    # The same address again is one account: the answer is the same, a notice is mailed.
+    again = api.post("/api/v1/companies", json={**LEZ, "company_name": "Autre"})
+    assert (again.status_code, again.json()) == (202, answer.json())
+    mail, notice = smtp_server.wait_for(2)
+    assert mail.rcpt_tos == notice.rcpt_tos == (LEZ["email"],)
+    assert notice.message["Subject"] == "Vous avez déjà un compte"
+    (link,) = re.findall(r"^(https?://\S+/api/v1/citizens/email-verification\?token=\S+)$",
+                         mail.text, re.MULTILINE)
+    refused = api.post("/api/v1/auth/token",
+                       json={"username": LEZ["email"], "password": LEZ["password"]})
+    assert refused.status_code == 403, refused.text
+
+    assert requests.get(link, timeout=10).json() == {"email": LEZ["email"], "verified": True}
+    company = api.as_user(LEZ["email"], LEZ["password"])
+    me = company.get("/api/v1/me").json()
+    assert (me["name"], me["role"], me["email"], me["siret"]) == (
+        "Travaux du Lez", "company", LEZ["email"], "73282932000074")
+    # Deletion and export stay the citizens' own.
+    assert company.get("/api/v1/me/export").status_code == 403
+    assert company.delete("/api/v1/me").status_code == 403
+    assert company.get(f"/api/v1/communes/{LAVERUNE}/accounts").status_code == 404
+
+
+def test_an_invalid_siret_is_a_422_problem_naming_it_and_saying_why(
+        identity_with_mail, api, smtp_server):
+    answer = api.post("/api/v1/companies", json={**LEZ, "siret": "73282932000075"})
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["errors"] == {
+        "siret": ["Not a SIRET: its check digit (Luhn key) is wrong."]}
+    # The same sign-up with its SIRET right makes the account: its mail is the first one.
+    assert api.post("/api/v1/companies", json=LEZ).status_code == 202
+    (mail,) = smtp_server.wait_for(1)
+    assert mail.message["Subject"] == "Confirmez votre adresse e-mail"
 
 
 def test_a_commune_portal_verifies_tokens_with_the_discovery_document_and_the_jwks_only(

@@ -8,9 +8,9 @@ the view in one pass, so a draft always reflects every event already processed.
 """
 
 import uuid
-from decimal import Decimal
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError

@@ -5,10 +5,9 @@ requires: the date of receipt, the service that handles the request, its postal 
 e-mail address and its telephone (R112-11-1), and the reference under which to ask about it.
 """
 
-from typing import NamedTuple
-
 from contracts.eservices import CANCELLED, DONE, IN_PROGRESS, NEW, REFUSED, WAITING_FOR_CITIZEN
 from servicekit.clock import LEGAL_TIME_ZONE
+from servicekit.mail import Notice
 
 STATUS_LABELS = {
     NEW: "reçue",
@@ -22,11 +21,6 @@ STATUS_LABELS = {
 SIGNATURE = ("Ce message est envoyé automatiquement par les services en ligne de la Métropole "
              "et de ses communes ; pour toute question, écrivez au service ci-dessus en "
              "rappelant la référence de votre demande.")
-
-
-class Notice(NamedTuple):
-    subject: str
-    text: str
 
 
 def _moment(at):

@@ -7,8 +7,6 @@ requests; a citizen's account is identity's, whom the gateway names in each call
 account (``account.deleted``) leaves its requests anonymised.
 """
 
-from nameko.extensions import DependencyProvider
-from sqlalchemy.exc import IntegrityError
 
 from contracts.eservices import (
     AgendaSchema,
@@ -34,14 +32,12 @@ from contracts.eservices import (
     SlotSchema,
 )
 from servicekit import subscribed
-from servicekit.clock import ClockProvider
-from servicekit.database import Database
+from servicekit.database import Database, Seed
 from servicekit.files import Files
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
 from servicekit.outbox import Outbox
 from servicekit.postbox import Postbox
-from servicekit.providers import sibling
 from servicekit.service import CommunsService, rpc
 from servicekit.subscribed import FollowsSubscriptions
 from servicekit.timer import timer
@@ -54,21 +50,6 @@ log = get_logger(__name__)
 APPLICATION = "eservices"
 
 
-class Catalogue(DependencyProvider):
-    """Stores the catalogue's form definitions at start, each new version once."""
-
-    def start(self):
-        now = sibling(self.container, ClockProvider).clock.now()
-        try:
-            with sibling(self.container, Database).access.transaction() as session:
-                added = communes.ensure_catalogue(session, now)
-        except IntegrityError:
-            log.info("catalogue.stored_elsewhere")
-            return
-        if added:
-            log.info("catalogue.stored", forms=added)
-
-
 class EservicesService(FollowsSubscriptions, CommunsService):
     name = "eservices"
     application = APPLICATION
@@ -76,7 +57,7 @@ class EservicesService(FollowsSubscriptions, CommunsService):
     outbox = Outbox()
     postbox = Postbox()
     files = Files()
-    catalogue_at_start = Catalogue()
+    catalogue_at_start = Seed(communes.ensure_catalogue, "catalogue")
 
 
     def _request_view(self, session, request):

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from contracts.events import ACCOUNT_CREATED, ACCOUNT_DELETED
-from contracts.identity import CITIZEN, COMMUNE_AGENT, METROPOLE_ADMIN
+from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, METROPOLE_ADMIN
 from servicekit.tables import mail_outbox
 from services.identity import mails, rules
 from services.identity.models import (
@@ -117,17 +117,19 @@ def create_api_client(session, new_client, created_by, now):
 
 def principal(session, kind, principal_id):
     """Who a token speaks for. A citizen is named "Given Family" and has an ``email``; a
-    principal without an address has no ``email`` key (the contract loads it as None)."""
+    company is named by its company name and has an ``email`` and a ``siret``. A principal
+    without an address or a SIRET has no such key (the contract loads it as None)."""
     if kind == "account":
         account = _account(session, principal_id)
         found = {
             "kind": kind,
             "id": str(account.id),
-            "name": _full_name(account) or account.username,
+            "name": account.company_name or _full_name(account) or account.username,
             "role": account.role,
             "commune": account.commune,
         }
-        return {**found, "email": account.email} if account.email else found
+        known = {"email": account.email, "siret": account.siret}
+        return {**found, **{key: value for key, value in known.items() if value}}
     client = session.get(ApiClient, principal_id) if kind == "api_client" else None
     if client is None:
         raise NotFound("No such principal.")
@@ -165,10 +167,18 @@ def userinfo(session, kind, principal_id):
         str(account.id), account.username, email=account.email,
         email_verified=account.email_verified_at is not None,
         given_name=account.given_name, family_name=account.family_name,
+        name=account.company_name,
     )
 
 
-# -- citizens ---------------------------------------------------------------------------------
+# -- sign-up of citizens and companies --------------------------------------------------------
+
+# What each role that signs up by itself says of itself, besides its address and password:
+# the fields of its contract (NewCitizenSchema, NewCompanySchema), each an Account column.
+SIGN_UP_PROFILES = {
+    CITIZEN: ("given_name", "family_name"),
+    COMPANY: ("company_name", "siret", "contact_name"),
+}
 
 
 class AddressTaken(Exception):
@@ -197,9 +207,10 @@ def exported_account_view(account):
     }
 
 
-def sign_up_citizen(session, outbox, postbox, new_citizen, password_hash, link_of, now):
-    """A citizen's account and the e-mail that confirms its address, or — the address has an
-    account already — an e-mail saying so. Returns ``(account, created)``.
+def sign_up(session, outbox, postbox, role, new_holder, password_hash, link_of, now):
+    """The account of a citizen or a company (``role``, a key of ``SIGN_UP_PROFILES``) and the
+    e-mail that confirms its address, or — the address has an account already, whatever its
+    role — an e-mail saying so: one account per address. Returns ``(account, created)``.
 
     Whatever happens, the caller answers the same: the answer must not tell which addresses
     have accounts. Mails go through the postbox, so none leaves unless this transaction
@@ -207,7 +218,7 @@ def sign_up_citizen(session, outbox, postbox, new_citizen, password_hash, link_o
     ``password_hash`` is computed by the caller for every sign-up, outside the transaction, so
     that a known address costs the same time as a new one.
     """
-    email = new_citizen["email"]
+    email = new_holder["email"]
     key = email.lower()
     existing = session.scalar(
         select(Account).where(or_(Account.email_key == key, Account.username_key == key))
@@ -216,7 +227,7 @@ def sign_up_citizen(session, outbox, postbox, new_citizen, password_hash, link_o
         if _may_mail(session, key, now):
             unconfirmed = existing.email_key is not None and existing.email_verified_at is None
             link = _new_link(session, existing, link_of, now) if unconfirmed else None
-            mail = mails.already_registered(link)
+            mail = mails.already_registered(existing.role, link)
             postbox.add(session, existing.email or email, mail.subject, mail.text)
         return existing, False
     account = Account(
@@ -224,14 +235,13 @@ def sign_up_citizen(session, outbox, postbox, new_citizen, password_hash, link_o
         username=email,
         username_key=key,
         password_hash=password_hash,
-        role=CITIZEN,
+        role=role,
         commune=None,
         created_at=now,
         created_by=SIGNED_UP_BY,
         email=email,
         email_key=key,
-        given_name=new_citizen["given_name"],
-        family_name=new_citizen["family_name"],
+        **{field: new_holder[field] for field in SIGN_UP_PROFILES[role]},
     )
     session.add(account)
     try:
@@ -241,11 +251,11 @@ def sign_up_citizen(session, outbox, postbox, new_citizen, password_hash, link_o
     outbox.add(
         session,
         ACCOUNT_CREATED,
-        {"account_id": account.id, "role": CITIZEN, "commune": None},
+        {"account_id": account.id, "role": role, "commune": None},
         occurred_at=now,
     )
     if _may_mail(session, key, now):
-        mail = mails.verification(_new_link(session, account, link_of, now))
+        mail = mails.verification(_new_link(session, account, link_of, now), role)
         postbox.add(session, email, mail.subject, mail.text)
     return account, True
 
@@ -260,7 +270,7 @@ def resend_verification(session, postbox, email, link_of, now):
         return None
     if not _may_mail(session, key, now):
         return None
-    mail = mails.verification(_new_link(session, account, link_of, now))
+    mail = mails.verification(_new_link(session, account, link_of, now), account.role)
     postbox.add(session, account.email, mail.subject, mail.text)
     return account
 

@@ -12,7 +12,8 @@ class Base(DeclarativeBase):
 
 class Account(Base):
     """An account; a citizen's has an e-mail address (its username too) and names, erased
-    when the citizen deletes it — the row stays, so that the login audit keeps its id."""
+    when the citizen deletes it — the row stays, so that the login audit keeps its id. A
+    company's has an e-mail address too, its company name, SIRET and contact's name."""
 
     __tablename__ = "accounts"
 
@@ -30,6 +31,10 @@ class Account(Base):
     email_key: Mapped[str | None] = mapped_column(String(320), unique=True)
     given_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str | None] = mapped_column(String(100))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    # Not unique: several people of one establishment may each hold an account.
+    siret: Mapped[str | None] = mapped_column(String(14))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
     email_verified_at = mapped_column(UtcDateTime, nullable=True)
     deleted_at = mapped_column(UtcDateTime, nullable=True)
 

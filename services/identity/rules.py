@@ -211,7 +211,7 @@ JWKS_PATH = "/.well-known/jwks.json"
 USERINFO_PATH = "/api/v1/me/userinfo"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 CLAIMS = ("iss", "aud", "sub", "exp", "iat", "kind", "role", "commune", "email",
-          "email_verified", "given_name", "family_name", "preferred_username")
+          "email_verified", "name", "given_name", "family_name", "preferred_username")
 
 
 def openid_configuration(issuer):
@@ -232,11 +232,12 @@ def openid_configuration(issuer):
 
 
 def userinfo_claims(subject, username, email=None, email_verified=False, given_name=None,
-                    family_name=None):
-    """UserInfo claims: a citizen's e-mail and names when the account has an address, the
-    username (an API client's name) otherwise. Claims without a value are left out."""
+                    family_name=None, name=None):
+    """UserInfo claims: a citizen's e-mail and names, a company's e-mail and ``name`` (its
+    company name), when the account has an address; the username (an API client's name)
+    otherwise. Claims without a value are left out."""
     if email is None:
         return {"sub": subject, "preferred_username": username}
-    claims = {"sub": subject, "email": email, "email_verified": email_verified,
+    claims = {"sub": subject, "email": email, "email_verified": email_verified, "name": name,
               "given_name": given_name, "family_name": family_name}
     return {name: value for name, value in claims.items() if value is not None}

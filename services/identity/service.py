@@ -2,6 +2,8 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from contracts.identity import (
+    CITIZEN,
+    COMPANY,
     AccountExportSchema,
     AccountSchema,
     EmailVerificationSchema,
@@ -12,6 +14,7 @@ from contracts.identity import (
     NewAccountSchema,
     NewApiClientSchema,
     NewCitizenSchema,
+    NewCompanySchema,
     OpenIdConfigurationSchema,
     PrincipalSchema,
     TokenRequestSchema,
@@ -41,6 +44,7 @@ SIGN_UP_ACCEPTED = (
 RESEND_ACCEPTED = (
     "If this address has an account waiting for confirmation, a new link is on its way."
 )
+# The link of every sign-up, a citizen's or a company's: the gateway's one route for it.
 VERIFICATION_PATH = "/api/v1/citizens/email-verification"
 
 
@@ -94,28 +98,39 @@ class IdentityService(CommunsService):
             pruned = directory.prune_sign_up_leftovers(session, self.clock.now())
         log.info("sign_up.leftovers_pruned", count=pruned)
 
-    # -- citizens ---------------------------------------------------------------------------
+    # -- citizens and companies sign up ----------------------------------------------------
 
     @rpc(sensitive_arguments=("new_citizen.password", "new_citizen.email",
                               "new_citizen.given_name", "new_citizen.family_name"))
     def sign_up_citizen(self, new_citizen):
         """A citizen's account, its address to confirm by the link e-mailed to it; an address
         with an account already is told so by e-mail. The answer is the same either way."""
-        new_citizen = load(NewCitizenSchema(), new_citizen)
+        return self._sign_up(CITIZEN, load(NewCitizenSchema(), new_citizen))
+
+    # A sole trader's company name and SIRET name a person: kept out of logs as the rest.
+    @rpc(sensitive_arguments=("new_company.password", "new_company.email",
+                              "new_company.company_name", "new_company.siret",
+                              "new_company.contact_name"))
+    def sign_up_company(self, new_company):
+        """A company's account (its SIRET checked), signed up as a citizen's is: its address
+        to confirm by the link e-mailed to it, the same answer whatever the address."""
+        return self._sign_up(COMPANY, load(NewCompanySchema(), new_company))
+
+    def _sign_up(self, role, new_holder):
         # Hashed for every sign-up, outside the transaction: a known address costs the time
         # of a new one, and argon2 does not hold the database.
-        password_hash = rules.hash_secret(new_citizen["password"])
+        password_hash = rules.hash_secret(new_holder["password"])
         try:
             with self.db.transaction() as session:
-                account, created = directory.sign_up_citizen(
-                    session, self.outbox, self.postbox, new_citizen, password_hash,
+                account, created = directory.sign_up(
+                    session, self.outbox, self.postbox, role, new_holder, password_hash,
                     self._verification_link, self.clock.now(),
                 )
         except directory.AddressTaken:
-            log.info("citizen.sign_up_raced")
+            log.info(f"{role}.sign_up_raced")
         else:
-            event = "citizen.signed_up" if created else "citizen.sign_up_for_existing_account"
-            log.info(event, account_id=str(account.id))
+            event = "signed_up" if created else "sign_up_for_existing_account"
+            log.info(f"{role}.{event}", account_id=str(account.id))
         return MailAcceptedSchema().dump({"detail": SIGN_UP_ACCEPTED})
 
     @rpc(sensitive_arguments=("token",))
@@ -125,7 +140,7 @@ class IdentityService(CommunsService):
         with self.db.transaction() as session:
             account = directory.verify_email(session, token, self.clock.now())
             answer = {"email": account.email, "verified": True}
-        log.info("citizen.email_verified", account_id=str(account.id))
+        log.info(f"{account.role}.email_verified", account_id=str(account.id))
         return EmailVerifiedSchema().dump(answer)
 
     @rpc(sensitive_arguments=("request.email",))
@@ -137,7 +152,7 @@ class IdentityService(CommunsService):
                 session, self.postbox, email, self._verification_link, self.clock.now()
             )
         if account is not None:
-            log.info("citizen.verification_resent", account_id=str(account.id))
+            log.info(f"{account.role}.verification_resent", account_id=str(account.id))
         return MailAcceptedSchema().dump({"detail": RESEND_ACCEPTED})
 
     @rpc

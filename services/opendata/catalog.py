@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy import Text, and_, cast, func, or_, select
 
+from contracts.communes import METROPOLE, partner_ids, partners
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.opendata import DRAFT, MEDIA_TYPES, PUBLISHED
 from services.opendata import rules
@@ -25,7 +26,7 @@ DATASET_FIELDS = ("title", "description", "keywords", "theme", "frequency", "tem
 def ensure_publishers(session):
     """Stores the partners that have no row yet; returns how many it added."""
     present = set(session.scalars(select(Publisher.id)))
-    added = [Publisher(**partner) for partner in rules.partners() if partner["id"] not in present]
+    added = [Publisher(**partner) for partner in partners() if partner["id"] not in present]
     session.add_all(added)
     session.flush()
     return len(added)
@@ -46,7 +47,7 @@ def publishers(session):
 
 
 def create_dataset(session, insee, fields, created_by, now):
-    publisher_id = rules.publisher_ids(insee)[fields["publisher"]]
+    publisher_id = partner_ids(insee)[fields["publisher"]]
     dataset = Dataset(
         id=uuid.uuid4(), publisher_id=publisher_id,
         **{name: fields[name] for name in DATASET_FIELDS},
@@ -75,7 +76,7 @@ def change_dataset(dataset, changes):
 def commune_dataset(session, insee, dataset_id, lock=False):
     """A dataset of the commune or of its CCAS, drafts included."""
     dataset = _dataset(session, dataset_id, lock)
-    if dataset is None or dataset.publisher_id not in rules.publisher_ids(insee).values():
+    if dataset is None or dataset.publisher_id not in partner_ids(insee).values():
         raise NotFound("No such dataset in this commune.")
     return dataset
 
@@ -97,7 +98,7 @@ def _dataset(session, dataset_id, lock=False):
 
 def commune_datasets(session, insee):
     return session.scalars(
-        select(Dataset).where(Dataset.publisher_id.in_(rules.publisher_ids(insee).values()))
+        select(Dataset).where(Dataset.publisher_id.in_(partner_ids(insee).values()))
         .order_by(Dataset.created_at)
     )
 
@@ -150,7 +151,7 @@ def overdue(session, insee, today):
     return [
         dataset for dataset in session.scalars(
             select(Dataset).where(
-                Dataset.publisher_id.in_(rules.publisher_ids(insee).values()),
+                Dataset.publisher_id.in_(partner_ids(insee).values()),
                 Dataset.state == PUBLISHED,
             ).order_by(Dataset.updated_at)
         )
@@ -301,7 +302,7 @@ def dcat_catalogue(session, publisher, base_url):
     if publisher is None:
         return {"base_url": base_url, "title": "Portail open data de Montpellier Méditerranée "
                 "Métropole et de ses communes", "publisher": _dcat_publisher(
-                    session.get(Publisher, rules.METROPOLE)),
+                    session.get(Publisher, METROPOLE)),
                 "homepage": f"{base_url}/api/v1/opendata/datasets"}
     return {"base_url": base_url, "title": f"Données ouvertes — {publisher.name}",
             "publisher": _dcat_publisher(publisher),

@@ -13,6 +13,7 @@ import uuid
 
 from sqlalchemy import select
 
+from contracts.communes import METROPOLE, partner_ids
 from contracts.opendata import LICENCE_OUVERTE, PUBLISHED
 from services.opendata import catalog, ingest, rules
 from services.opendata.models import Dataset, Publisher, Resource
@@ -44,9 +45,9 @@ def decp_row(award):
 
 
 def buyer_publisher(award):
-    if award["buyer_kind"] == rules.METROPOLE:
-        return rules.METROPOLE
-    return rules.publisher_ids(award["commune"])[award["buyer_kind"]]
+    if award["buyer_kind"] == METROPOLE:
+        return METROPOLE
+    return partner_ids(award["commune"])[award["buyer_kind"]]
 
 
 def record_award(session, files, award, now):

@@ -3,13 +3,8 @@
 import calendar
 from datetime import date, timedelta
 
-from contracts.communes import MEMBER_COMMUNES
 from contracts.opendata import COMMUNE_LICENCE, LICENCES
 from servicekit.clock import LEGAL_TIME_ZONE
-
-METROPOLE = "metropole"
-METROPOLE_NAME = "Montpellier Méditerranée Métropole"
-METROPOLE_SIREN = "243400017"
 
 # Frequencies with a period: a calendar one (months) or a fixed one (days).
 _MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
@@ -60,32 +55,3 @@ def licence_of(choice):
     known = LICENCES[choice["code"]]
     return {"code": choice["code"], "title": known["title"], "url": known["url"],
             "deliberation": None}
-
-
-def _of(name):
-    """French "de" before a commune's name: "de Lavérune", "du Crès", "d'Assas"."""
-    if name.startswith("Le "):
-        return "du " + name[3:]
-    if name.startswith("Les "):
-        return "des " + name[4:]
-    if name[0] in "AEIOUYÂÉÈÊÎÔH":
-        return "d'" + name
-    return "de " + name
-
-
-def publisher_ids(insee):
-    """A commune's two publishers: itself and its CCAS."""
-    return {"commune": f"commune-{insee}", "ccas": f"ccas-{insee}"}
-
-
-def partners():
-    """Every publisher of the portal: each member commune and its CCAS, and the Metropole —
-    the partners the agreement's portal gives a page each (Art. 2)."""
-    yield {"id": METROPOLE, "kind": METROPOLE, "insee": None, "name": METROPOLE_NAME,
-           "siren": METROPOLE_SIREN}
-    for commune in MEMBER_COMMUNES.values():
-        ids = publisher_ids(commune.insee_code)
-        yield {"id": ids["commune"], "kind": "commune", "insee": commune.insee_code,
-               "name": commune.name, "siren": commune.siren}
-        yield {"id": ids["ccas"], "kind": "ccas", "insee": commune.insee_code,
-               "name": f"CCAS {_of(commune.name)}", "siren": None}

@@ -11,8 +11,6 @@ import io
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.extensions import DependencyProvider
-from sqlalchemy.exc import IntegrityError
 
 from contracts.opendata import (
     DatasetChangesSchema,
@@ -29,11 +27,10 @@ from contracts.opendata import (
     UploadSchema,
 )
 from servicekit.config import public_url
-from servicekit.database import Database
+from servicekit.database import Database, Seed
 from servicekit.files import Files
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
-from servicekit.providers import sibling
 from servicekit.service import CommunsService, rpc
 from servicekit.subscribed import FollowsSubscriptions
 from servicekit.validation import load
@@ -45,27 +42,12 @@ log = get_logger(__name__)
 APPLICATION = "opendata"
 
 
-class Partners(DependencyProvider):
-    """Gives each member commune, its CCAS and the Metropole their publisher page at start."""
-
-    def start(self):
-        try:
-            with sibling(self.container, Database).access.transaction() as session:
-                added = catalog.ensure_publishers(session)
-        except IntegrityError:
-            # Another replica, starting at the same moment, stored them first.
-            log.info("publishers.added_elsewhere")
-            return
-        if added:
-            log.info("publishers.added", count=added)
-
-
 class OpendataService(FollowsSubscriptions, CommunsService):
     name = "opendata"
     application = APPLICATION
     db = Database(Base.metadata)
     files = Files()
-    partners = Partners()
+    partners = Seed(lambda session, now: catalog.ensure_publishers(session), "publishers")
     config = Config()
 
 

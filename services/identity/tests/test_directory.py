@@ -1,6 +1,7 @@
 """What the identity database does where the broker adds nothing: races between writers, the
-housekeeping of the login throttle, and the life of a citizen's account — sign-up, the link
-that confirms the address, login, export and deletion."""
+housekeeping of the login throttle, the life of a citizen's account — sign-up, the link
+that confirms the address, login, export and deletion — and a company's, signed up the same
+way."""
 
 import hashlib
 import re
@@ -179,9 +180,9 @@ def outbox():
     return Outbox()
 
 
-def sign_up(session, outbox, postbox, citizen=ADA, now=NOW):
-    return directory.sign_up_citizen(session, outbox, postbox, citizen, "argon2-hash-of-it",
-                                     link_of, now)
+def sign_up(session, outbox, postbox, citizen=ADA, now=NOW, role="citizen"):
+    return directory.sign_up(session, outbox, postbox, role, citizen, "argon2-hash-of-it",
+                             link_of, now)
 
 
 def log_in(session, username, matched, now=NOW):
@@ -381,3 +382,91 @@ def test_pruning_forgets_expired_links_and_past_hours_counts(session, outbox, po
     assert directory.prune_sign_up_leftovers(session, NOW + timedelta(hours=1)) == 1
     assert directory.prune_sign_up_leftovers(session, NOW + timedelta(hours=48)) == 1
     assert session.scalars(select(EmailVerification)).all() == []
+
+
+# -- companies --------------------------------------------------------------------------------
+
+LEZ = {
+    "email": "Appels.Offres@travaux-du-lez.example.fr",
+    "password": "a long enough secret",
+    "company_name": "Travaux du Lez",
+    "siret": "73282932000074",
+    "contact_name": "Camille Roux",
+}
+
+
+def sign_up_company(session, outbox, postbox, company=LEZ, now=NOW):
+    return sign_up(session, outbox, postbox, company, now, role="company")
+
+
+def test_a_company_signs_up_as_a_citizen_does_and_logs_in_once_confirmed(
+        session, outbox, postbox):
+    account, created = sign_up_company(session, outbox, postbox)
+
+    assert created
+    row = session.get(Account, account.id)
+    assert (row.role, row.commune, row.username, row.email_key) == (
+        "company", None, LEZ["email"], LEZ["email"].lower())
+    assert (row.company_name, row.siret, row.contact_name) == (
+        "Travaux du Lez", "73282932000074", "Camille Roux")
+    assert (row.given_name, row.family_name) == (None, None)
+    assert outbox.events == [("account.created",
+                              {"account_id": account.id, "role": "company", "commune": None})]
+    (mail,) = postbox.mails
+    assert (mail.to, mail.subject) == (LEZ["email"], "Confirmez votre adresse e-mail")
+    assert "Un compte entreprise a été créé" in mail.text
+    # Nothing the form said: the address may not be the company's.
+    for typed in ("Travaux du Lez", "73282932000074", "Camille", "Roux"):
+        assert typed not in mail.text
+
+    principal, error = log_in(session, LEZ["email"], matched=True)
+    assert principal is None
+    assert isinstance(error, Forbidden) and str(error).startswith(
+        "Confirm your e-mail address first: ")
+    directory.verify_email(session, mail.token, NOW)
+    principal, error = log_in(session, "appels.offres@travaux-du-lez.example.fr", matched=True)
+    assert error is None
+    assert principal == {"kind": "account", "id": str(account.id), "name": "Travaux du Lez",
+                         "role": "company", "commune": None, "email": LEZ["email"],
+                         "siret": "73282932000074"}
+    assert directory.userinfo(session, "account", str(account.id)) == {
+        "sub": str(account.id), "email": LEZ["email"], "email_verified": True,
+        "name": "Travaux du Lez"}
+
+
+def test_an_address_has_one_account_whether_it_signs_up_as_a_citizen_or_a_company(
+        session, outbox, postbox):
+    company, _ = sign_up_company(session, outbox, postbox)
+    again, created = sign_up_company(session, outbox, postbox,
+                                     {**LEZ, "siret": "35600000000048"})
+    assert (again.id, created) == (company.id, False)
+    as_citizen, created = sign_up(session, outbox, postbox, {**ADA, "email": LEZ["email"]})
+    assert (as_citizen.id, created) == (company.id, False)
+
+    assert [(a.role, a.siret) for a in session.scalars(select(Account))] == [
+        ("company", "73282932000074")]
+    assert [mail.subject for mail in postbox.mails] == [
+        "Confirmez votre adresse e-mail", "Vous avez déjà un compte", "Vous avez déjà un compte"]
+    # The notice names the account the address has, not the one asked for.
+    assert "a déjà un compte entreprise" in postbox.mails[2].text
+    assert [name for name, _ in outbox.events] == ["account.created"]
+
+
+def test_a_new_link_for_a_company_is_a_companys_mail(session, outbox, postbox):
+    account, _ = sign_up_company(session, outbox, postbox)
+    assert directory.resend_verification(session, postbox, LEZ["email"], link_of,
+                                         NOW) is account
+    assert "Un compte entreprise a été créé" in postbox.mails[-1].text
+
+
+def test_a_company_does_not_delete_its_account(session, outbox, postbox):
+    account, _ = sign_up_company(session, outbox, postbox)
+    with pytest.raises(Forbidden):
+        directory.delete_citizen(session, outbox, account.id, NOW)
+    assert session.get(Account, account.id).deleted_at is None
+    assert [name for name, _ in outbox.events] == ["account.created"]
+
+
+def test_a_citizens_principal_has_no_siret(session, outbox, postbox):
+    account, _ = sign_up(session, outbox, postbox)
+    assert "siret" not in directory.principal(session, "account", str(account.id))

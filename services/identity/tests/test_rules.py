@@ -468,7 +468,7 @@ def test_the_discovery_document_lives_under_the_issuer():
     assert document["userinfo_endpoint"] == ISSUER + "/api/v1/me/userinfo"
     assert document["id_token_signing_alg_values_supported"] == ["ES256"]
     assert document["subject_types_supported"] == ["public"]
-    assert {"sub", "email", "email_verified", "given_name", "family_name"} <= set(
+    assert {"sub", "email", "email_verified", "name", "given_name", "family_name"} <= set(
         document["claims_supported"])
 
 
@@ -478,5 +478,9 @@ def test_userinfo_gives_a_citizen_their_address_and_names_anyone_else_a_username
                                     family_name="Lovelace")
     assert citizen == {"sub": "id-1", "email": "ada@example.org", "email_verified": True,
                        "given_name": "Ada", "family_name": "Lovelace"}
+    company = rules.userinfo_claims("id-3", "appels@example.fr", email="appels@example.fr",
+                                    email_verified=True, name="Travaux du Lez")
+    assert company == {"sub": "id-3", "email": "appels@example.fr", "email_verified": True,
+                       "name": "Travaux du Lez"}
     assert rules.userinfo_claims("id-2", "agent.laverune") == {
         "sub": "id-2", "preferred_username": "agent.laverune"}

@@ -1,5 +1,5 @@
-"""The portal's rules: when a dataset is due for update (Art. 2), the licence it is published
-under, and the partners that get a page."""
+"""The portal's rules: when a dataset is due for update (Art. 2) and the licence it is
+published under."""
 
 from datetime import date
 
@@ -9,7 +9,6 @@ from services.opendata.rules import (
     add_months,
     is_overdue,
     licence_of,
-    partners,
     update_due_on,
 )
 
@@ -67,12 +66,3 @@ def test_the_commune_licence_keeps_its_deliberation():
               "deliberation": "DEL-2024-031 du 14 mars 2024"}
     assert licence_of(chosen) == {**chosen, "url": None}
 
-
-def test_every_commune_its_ccas_and_the_metropole_publish():
-    publishers = {p["id"]: p for p in partners()}
-    assert len(publishers) == 31 * 2 + 1
-    assert publishers["commune-34134"]["name"] == "Lavérune"
-    assert publishers["ccas-34134"]["name"] == "CCAS de Lavérune"
-    assert publishers["ccas-34090"]["name"] == "CCAS du Crès"
-    assert publishers["metropole"]["siren"] == "243400017"
-    assert {p["kind"] for p in publishers.values()} == {"commune", "ccas", "metropole"}
