@@ -205,6 +205,8 @@ class OpenedFileSchema(BidFileSchema):
     bytes, and whether it is the receipt's."""
 
     matches_receipt = fields.Boolean(required=True)
+    destroyed = fields.Boolean(required=True, metadata={
+        "description": "its content destroyed at the end of its retention"})
 
 
 class OpenedBidSchema(StrictSchema):
@@ -255,6 +257,12 @@ class AwardSchema(StrictSchema):
     contract_id = fields.String(required=True, metadata={"description": "its DECP id"})
     retention_until = fields.Date(required=True, metadata={
         "description": "offers and files kept at least until then (R2184-12)"})
+
+
+class DestructionSchema(StrictSchema):
+    decision = fields.String(required=True, validate=validate.Length(min=1, max=300),
+                             metadata={"description": "the recorded decision: its reference",
+                                       "example": "Visa AD34 n° 2032-118"})
 
 
 class HistoryEntrySchema(StrictSchema):

@@ -19,6 +19,7 @@ from contracts.procurement import (
     ConsultationPageSchema,
     ConsultationSchema,
     ConsultationSearchSchema,
+    DestructionSchema,
     HistoryEntrySchema,
     NewAwardSchema,
     NewBidSchema,
@@ -183,6 +184,14 @@ class ProcurementRoutes:
            status=201, roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 409))
     def award(self, request, principal, insee, consultation_id, body, **_):
         return self.rpc("procurement", "award", insee, str(consultation_id), body,
+                        principal.id)
+
+    @route("POST", f"{CONSULTATION}/destruction",
+           summary="Destroy the offers and files once their retention is over, on a recorded "
+                   "decision (R2184-12)", tag="procurement", body=DestructionSchema,
+           response=ConsultationSchema, roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 409))
+    def destroy_archive(self, request, principal, insee, consultation_id, body, **_):
+        return self.rpc("procurement", "destroy_archive", insee, str(consultation_id), body,
                         principal.id)
 
     @route("GET", f"{CONSULTATION}/history",

@@ -533,6 +533,7 @@ def procurement_answers():
                                 "notified_on": "2026-12-20", "contract_id": "20262026MAPA0141",
                                 "retention_until": "2031-12-20"},
         "history": lambda insee, consultation_id: [],
+        "destroy_archive": consultation,
         "withdraw": lambda insee, consultation_id, company: withdrawal,
         "ask_question": lambda insee, consultation_id, company, new: question,
         "deposit_bid": lambda insee, consultation_id, company, new: receipt,

@@ -286,6 +286,8 @@ CALLS = [
     Call("POST", f"{CONSULTATION}/award", "procurement", "award", ADMIN_OR_AGENT, 201,
          json=NEW_AWARD),
     Call("GET", f"{CONSULTATION}/history", "procurement", "history", ADMIN_OR_AGENT),
+    Call("POST", f"{CONSULTATION}/destruction", "procurement", "destroy_archive",
+         ADMIN_OR_AGENT, json={"decision": "Visa AD34 n° 2032-118"}),
     Call("POST", f"{CONSULTATION}/withdrawals", "procurement", "withdraw", COMPANIES, 201),
     Call("POST", f"{CONSULTATION}/questions", "procurement", "ask_question", COMPANIES, 201,
          json={"text": "Quel enrobé ?"}),

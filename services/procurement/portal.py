@@ -209,7 +209,10 @@ def document_content(session, store, consultation, name):
     row = current_documents(session, consultation).get(name)
     if row is None:
         raise NotFound("No such file in the consultation.")
-    return row, store.get(row.sha256)
+    try:
+        return row, store.get(row.sha256)
+    except FileNotFoundError:
+        raise NotFound("The file was destroyed at the end of its retention.") from None
 
 
 def publish(session, consultation, published_by, now):

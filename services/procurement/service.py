@@ -25,6 +25,7 @@ from contracts.procurement import (
     ConsultationPageSchema,
     ConsultationSchema,
     ConsultationSearchSchema,
+    DestructionSchema,
     HistoryEntrySchema,
     NewAwardSchema,
     NewBidSchema,
@@ -258,6 +259,25 @@ class ProcurementService(FollowsSubscriptions, CommunsService):
             log.info("lot.awarded", consultation_id=str(consultation.id), lot=row.lot,
                      contract_id=row.contract_id)
             return AwardSchema().dump(tendering.award_view(row, chosen))
+
+    @rpc
+    def destroy_archive(self, insee, consultation_id, destruction, destroyed_by):
+        destruction = load(DestructionSchema(), destruction)
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            consultation = portal.commune_consultation(session, insee, consultation_id,
+                                                       lock=True)
+            stored = tendering.destroy_archive(session, consultation, destruction["decision"],
+                                               destroyed_by, self.clock.today(),
+                                               self.clock.now())
+        with self.db.transaction() as session:
+            for sha256 in tendering.unreferenced(session, consultation, stored):
+                self.files.remove(sha256)
+        log.info("archive.destroyed", consultation_id=str(consultation.id),
+                 files=len(stored))
+        with self.db.transaction() as session:
+            return self._view(session, portal.commune_consultation(session, insee,
+                                                                   consultation_id))
 
     @rpc
     def history(self, insee, consultation_id):

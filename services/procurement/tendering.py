@@ -16,7 +16,7 @@ from contracts.events import CONTRACT_AWARDED
 from contracts.procurement import AWARDED, OPENED, PUBLISHED
 from servicekit.files import fingerprint
 from services.procurement import decp, rules, sealing
-from services.procurement.models import Award, Bid, BidFile, Buyer
+from services.procurement.models import Award, Bid, BidFile, Buyer, Document
 from services.procurement.portal import record
 
 
@@ -123,12 +123,18 @@ def opening_report(session, store, consultation, master_key):
     for bid in bids:
         opened_files = []
         for row in files_of(session, bid):
+            if row.sealed_sha256 is None:
+                opened_files.append({"file_name": row.file_name, "size": row.size,
+                                     "sha256": row.sha256, "matches_receipt": False,
+                                     "destroyed": True})
+                continue
             content = sealing.unseal(master_key, consultation.wrapped_private_key,
                                      str(consultation.id), store.get(row.sealed_sha256),
                                      _associated_data(consultation, bid.id, row.position))
             opened_files.append({"file_name": row.file_name, "size": len(content),
                                  "sha256": fingerprint(content),
-                                 "matches_receipt": fingerprint(content) == row.sha256})
+                                 "matches_receipt": fingerprint(content) == row.sha256,
+                                 "destroyed": False})
         listed.append({"bid_id": bid.id, "lot": bid.lot, "company_name": bid.company_name,
                        "siret": bid.siret, "deposited_at": bid.deposited_at, "late": bid.late,
                        "superseded": bid.id in superseded,
@@ -189,3 +195,39 @@ def award_view(row, chosen):
             "holder_siret": chosen.siret, "amount": row.amount,
             "notified_on": row.notified_on, "contract_id": row.contract_id,
             "retention_until": row.retention_until}
+
+
+def destroy_archive(session, consultation, decision, destroyed_by, today, now):
+    """Destroys the offers' and the file's contents once every award's retention is over and
+    a decision is recorded (R2184-12); what was kept and when stays in the history. Returns
+    the fingerprints of the stored files to delete once this has committed."""
+    retentions = [a.retention_until for a in session.scalars(
+        select(Award).where(Award.consultation_id == consultation.id))]
+    if not retentions:
+        raise Conflict("Only an awarded consultation's archive is destroyed, after its "
+                       "retention.")
+    kept_until = max(retentions)
+    if not rules.may_destroy(kept_until, today, decision):
+        raise Conflict(f"The offers and files are kept until {kept_until:%d/%m/%Y} "
+                       "(R2184-12), and destroyed only on a recorded decision.")
+    stored = set()
+    for bid in bids_of(session, consultation):
+        for row in files_of(session, bid):
+            if row.sealed_sha256:
+                stored.add(row.sealed_sha256)
+                row.sealed_sha256 = None
+    for document in session.scalars(select(Document).where(
+            Document.consultation_id == consultation.id)):
+        stored.add(document.sha256)
+    record(session, consultation, "archive_destroyed", destroyed_by, now, decision=decision)
+    session.flush()
+    return stored
+
+
+def unreferenced(session, consultation, fingerprints):
+    """Of ``fingerprints``, those no other consultation's file or bid still holds."""
+    held = set(session.scalars(select(Document.sha256).where(
+        Document.consultation_id != consultation.id, Document.sha256.in_(fingerprints))))
+    held |= set(session.scalars(select(BidFile.sealed_sha256).where(
+        BidFile.sealed_sha256.in_(fingerprints))))
+    return set(fingerprints) - held

@@ -217,3 +217,29 @@ def test_a_draft_is_not_found_by_the_public_or_companies(laverune, rpc):
         rpc.consultation(draft["id"])
     with pytest.raises(NotFound):
         rpc.withdraw(LAVERUNE, draft["id"], ACME)
+
+
+def test_the_archive_is_destroyed_only_after_its_retention_and_on_a_decision(
+        published, rpc, clock):
+    chosen = rpc.deposit_bid(LAVERUNE, published["id"], ACME, bid(1, b"%PDF offre"))
+    clock.set(DEADLINE + timedelta(seconds=1))
+    rpc.open_bids(LAVERUNE, published["id"], AGENT)
+    rpc.award(LAVERUNE, published["id"], {
+        "lot": 1, "bid_id": chosen["bid_id"], "amount": "152000.00", "price_form": "Ferme",
+        "duration_months": 6, "notified_on": "2026-12-20", "place_code": "34880"}, AGENT)
+
+    clock.set(datetime(2031, 12, 20, 12, 0, tzinfo=UTC))
+    with pytest.raises(Conflict, match="20/12/2031"):
+        rpc.destroy_archive(LAVERUNE, published["id"], {"decision": "Visa AD34"}, AGENT)
+    clock.set(datetime(2031, 12, 21, 12, 0, tzinfo=UTC))
+    with pytest.raises(Invalid):
+        rpc.destroy_archive(LAVERUNE, published["id"], {"decision": ""}, AGENT)
+    rpc.destroy_archive(LAVERUNE, published["id"], {"decision": "Visa AD34 n° 2031-7"}, AGENT)
+
+    report = rpc.opening_report(LAVERUNE, published["id"])
+    assert [f["destroyed"] for b in report["bids"] for f in b["files"]] == [True]
+    with pytest.raises(NotFound, match="destroyed"):
+        rpc.document(published["id"], "CCTP.pdf")
+    (last,) = rpc.history(LAVERUNE, published["id"])[-1:]
+    assert (last["kind"], last["detail"]) == ("archive_destroyed",
+                                              {"decision": "Visa AD34 n° 2031-7"})
