@@ -55,7 +55,8 @@ class AccountDeletedSchema(Schema):
 
 ACCOUNT_DELETED = EventType(
     "identity", "account.deleted", 1, AccountDeletedSchema,
-    (Subscriber("eservices", "on_account_deleted"),),
+    (Subscriber("eservices", "on_account_deleted"),
+     Subscriber("participation", "on_account_deleted")),
 )
 
 
@@ -295,6 +296,44 @@ CUSTOM_FORM_INTEGRATED = EventType(
     _billing("on_custom_form_integrated"),
 )
 
+# -- participation
+
+PROCESS_KINDS = ("consultation", "participatory_budget", "petition")
+
+
+class ProposalResultSchema(Schema):
+    proposal_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    votes = fields.Integer(required=True, validate=validate.Range(min=0))
+    budget_amount = Money(required=True, allow_none=True)
+    rank = fields.Integer(required=True, validate=validate.Range(min=1))
+    selected = fields.Boolean(required=True, metadata={
+        "description": "a participatory budget's project funded within the budget"})
+
+
+class ProcessClosedSchema(Schema):
+    """A participatory process's results, published when its voting closes; open data makes
+    them a dataset of the commune (or its CCAS)."""
+
+    process_id = fields.UUID(required=True)
+    commune = InseeCode(required=True)
+    publisher_kind = fields.String(required=True, validate=validate.OneOf(("commune", "ccas")))
+    title = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(PROCESS_KINDS))
+    closed_on = fields.Date(required=True)
+    budget = Money(required=True, allow_none=True)
+    ballots = fields.Integer(required=True, validate=validate.Range(min=0),
+                             metadata={"description": "accounts that voted or signed"})
+    threshold = fields.Integer(required=True, allow_none=True,
+                               metadata={"description": "a petition's signatures needed"})
+    results = fields.List(fields.Nested(ProposalResultSchema), required=True)
+
+
+PROCESS_CLOSED = EventType(
+    "participation", "process.closed", 1, ProcessClosedSchema,
+    (Subscriber("opendata", "on_process_closed"),),
+)
+
 EVENT_TYPES = {
     event.name: event
     for event in (
@@ -316,6 +355,7 @@ EVENT_TYPES = {
         TITLE_OVERDUE,
         CONTRACT_AWARDED,
         CUSTOM_FORM_INTEGRATED,
+        PROCESS_CLOSED,
     )
 }
 

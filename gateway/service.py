@@ -17,6 +17,7 @@ from gateway.routes.eadmin import EadminRoutes
 from gateway.routes.eservices import EservicesRoutes
 from gateway.routes.identity import IdentityRoutes
 from gateway.routes.opendata import OpendataRoutes
+from gateway.routes.participation import ParticipationRoutes
 from gateway.routes.procurement import ProcurementRoutes
 from gateway.routes.subscriptions import SubscriptionsRoutes
 from gateway.routes.titles import TitleRoutes
@@ -27,7 +28,8 @@ HEALTH_TIMEOUT = 2.0
 
 
 class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRoutes,
-                     EadminRoutes, OpendataRoutes, EservicesRoutes, ProcurementRoutes):
+                     EadminRoutes, OpendataRoutes, EservicesRoutes, ProcurementRoutes,
+                     ParticipationRoutes):
     name = "gateway"
 
     config = Config()

@@ -24,6 +24,7 @@
 | ``COMMUNS_CHORUS_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its invoices |
 | ``COMMUNS_PUBLIC_URL`` | ``http://`` + the HTTP address | the gateway's address as the public reaches it: the tokens' issuer (identity and the gateway must agree), links in e-mails and the open data catalogue start with it |
 | ``COMMUNS_PROCUREMENT_SEAL_KEY`` | a key file under the data dir | base64 of 32 bytes: the master key that wraps each consultation's private key (bids sealed until the deadline); keep it as safe as the database, and never lose it |
+| ``COMMUNS_PARTICIPATION_ROUND_SECONDS`` | ``60`` | how often participation closes the processes whose voting has ended |
 | ``COMMUNS_ESERVICES_ROUND_SECONDS`` | ``3600`` | how often online services sends the accusés de réception due and deletes what is past its retention |
 | ``COMMUNS_EADMIN_ROUND_SECONDS`` | ``30`` | how often e-administration asks the prefecture where its acts and PES are |
 | ``COMMUNS_EADMIN_ARCHIVAL_AGENCY`` | ``FRAD034`` | the archives service named in the SEDA packages of archived acts |
@@ -157,6 +158,8 @@ def from_environment(environ=None):
         "PUBLIC_URL": environ.get("COMMUNS_PUBLIC_URL") or None,
         "EADMIN_ROUND_SECONDS": float(environ.get("COMMUNS_EADMIN_ROUND_SECONDS") or 30),
         "PROCUREMENT_SEAL_KEY": environ.get("COMMUNS_PROCUREMENT_SEAL_KEY") or None,
+        "PARTICIPATION_ROUND_SECONDS": float(
+            environ.get("COMMUNS_PARTICIPATION_ROUND_SECONDS") or 60),
         "ESERVICES_ROUND_SECONDS": float(
             environ.get("COMMUNS_ESERVICES_ROUND_SECONDS") or 3600),
         "EADMIN_ARCHIVAL_AGENCY": environ.get("COMMUNS_EADMIN_ARCHIVAL_AGENCY") or "FRAD034",

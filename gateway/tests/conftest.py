@@ -24,6 +24,7 @@ from gateway.tests.fakes import (
     eadmin_answers,
     eservices_answers,
     opendata_answers,
+    participation_answers,
     procurement_answers,
     subscriptions_answers,
 )
@@ -68,6 +69,7 @@ def fake_services(signing_key, principals):
     fakes["opendata"].answers.update(opendata_answers())
     fakes["eservices"].answers.update(eservices_answers())
     fakes["procurement"].answers.update(procurement_answers())
+    fakes["participation"].answers.update(participation_answers())
     return fakes
 
 

@@ -538,3 +538,63 @@ def procurement_answers():
         "ask_question": lambda insee, consultation_id, company, new: question,
         "deposit_bid": lambda insee, consultation_id, company, new: receipt,
     }
+
+
+# -- participation
+
+PROCESS_ID = str(uuid.UUID(int=24))
+PROPOSAL_ID = str(uuid.UUID(int=25))
+COMMENT_ID = str(uuid.UUID(int=26))
+NEW_PROCESS = {
+    "title": "Budget participatif 2027", "description": "Vos projets.", "kind": "consultation",
+    "phases": {"voting": {"starts_at": "2027-03-01T08:00:00+01:00",
+                          "ends_at": "2027-03-31T20:00:00+02:00"}},
+}
+
+
+def participation_answers():
+    """Plausible answers of every RPC of the participation platform, for a test to override."""
+    def process(*_, **__):
+        return {"id": PROCESS_ID, "commune": LAVERUNE, "publisher_kind": "commune",
+                **{k: NEW_PROCESS[k] for k in ("title", "description", "kind")},
+                "eligibility": "any_account",
+                "phases": {"voting": {"starts_at": "2027-03-01T07:00:00+00:00",
+                                      "ends_at": "2027-03-31T18:00:00+00:00"}},
+                "current_phase": "voting", "budget": None, "min_projects": 1,
+                "max_projects": None, "threshold": None, "signatures": None, "proposals": 1,
+                "closed_at": None, "results": None}
+
+    proposal = {"id": PROPOSAL_ID, "process_id": PROCESS_ID, "title": "Un marché bio",
+                "body": "Le samedi.", "budget_amount": None, "location": None,
+                "address": None, "author": "Ada Lovelace",
+                "submitted_at": "2027-03-02T10:00:00+00:00", "hidden": False,
+                "hidden_reason": None, "comments": 0, "votes": None}
+    comment = {"id": COMMENT_ID, "proposal_id": PROPOSAL_ID, "parent_id": None,
+               "body": "Oui !", "author": "Ada Lovelace", "at": "2027-03-02T11:00:00+00:00",
+               "hidden": False, "hidden_reason": None}
+    report = {"id": str(uuid.UUID(int=27)), "target": "comment", "target_id": COMMENT_ID,
+              "reason": "off_topic", "details": None, "at": "2027-03-02T12:00:00+00:00"}
+    ballot = {"proposals": [PROPOSAL_ID], "total": "30000.00",
+              "cast_at": "2027-03-05T10:00:00+00:00"}
+    return {
+        "processes": lambda query: [process()],
+        "process": process,
+        "proposals": lambda process_id: [proposal],
+        "comments": lambda process_id, proposal_id: [comment],
+        "declare_residence": lambda account_id, residence: residence,
+        "propose": lambda *args: proposal,
+        "comment": lambda *args: comment,
+        "report": lambda *args: report,
+        "vote": lambda *args: {"proposal_id": PROPOSAL_ID,
+                               "at": "2027-03-05T10:00:00+00:00"},
+        "cast_ballot": lambda *args: ballot,
+        "ballot": lambda *args: ballot,
+        "sign": lambda *args: {"process_id": PROCESS_ID, "at": "2027-03-05T10:00:00+00:00",
+                               "signatures": 1},
+        "create_process": process,
+        "commune_processes": lambda insee: [process()],
+        "reports": lambda insee, process_id: [report],
+        "moderate": lambda insee, process_id, target, target_id, moderation, moderator: (
+            proposal if target == "proposal" else comment),
+        "close_process": process,
+    }

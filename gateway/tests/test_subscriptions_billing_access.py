@@ -18,6 +18,7 @@ from gateway.tests.fakes import (
     BRANDING,
     CERTIFICATE_ID,
     CITIZEN_REQUEST_ID,
+    COMMENT_ID,
     CONSULTATION_ID,
     CONVENTION_ID,
     DATASET_ID,
@@ -32,7 +33,10 @@ from gateway.tests.fakes import (
     NEW_CUSTOM_FORM,
     NEW_DATASET,
     NEW_EXTRA,
+    NEW_PROCESS,
     NEW_REQUEST,
+    PROCESS_ID,
+    PROPOSAL_ID,
     QUESTION_ID,
     REQUEST_ID,
     RESOURCE_ID,
@@ -78,6 +82,9 @@ PUBLIC_CONSULTATION = f"/api/v1/procurement/consultations/{CONSULTATION_ID}"
 BUYER = "/api/v1/communes/{insee}/procurement"
 CONSULTATION = f"{BUYER}/consultations/{CONSULTATION_ID}"
 PDF = {"file_name": "CCTP.pdf", "content": "JVBERi0xLjQK"}
+PROCESS = f"/api/v1/participation/processes/{PROCESS_ID}"
+PROPOSAL = f"{PROCESS}/proposals/{PROPOSAL_ID}"
+COMMUNE_PROCESS = f"/api/v1/communes/{{insee}}/participation/processes/{PROCESS_ID}"
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -293,6 +300,37 @@ CALLS = [
          json={"text": "Quel enrobé ?"}),
     Call("POST", f"{CONSULTATION}/bids", "procurement", "deposit_bid", COMPANIES, 201,
          json={"lot": 1, "files": [PDF]}),
+    Call("GET", "/api/v1/participation/processes", "participation", "processes", PUBLIC,
+         params={"commune": "34134"}),
+    Call("GET", PROCESS, "participation", "process", PUBLIC),
+    Call("GET", f"{PROCESS}/proposals", "participation", "proposals", PUBLIC),
+    Call("GET", f"{PROPOSAL}/comments", "participation", "comments", PUBLIC),
+    Call("PUT", "/api/v1/me/participation/residence", "participation", "declare_residence",
+         CITIZENS, json={"commune": "34134"}),
+    Call("POST", f"{PROCESS}/proposals", "participation", "propose", CITIZENS, 201,
+         json={"title": "Un marché bio", "body": "Le samedi."}),
+    Call("POST", f"{PROPOSAL}/comments", "participation", "comment", CITIZENS, 201,
+         json={"body": "Oui !"}),
+    Call("POST", f"{PROPOSAL}/reports", "participation", "report", CITIZENS, 201,
+         json={"reason": "spam"}),
+    Call("POST", f"{PROCESS}/comments/{COMMENT_ID}/reports", "participation", "report",
+         CITIZENS, 201, json={"reason": "off_topic"}),
+    Call("POST", f"{PROPOSAL}/votes", "participation", "vote", CITIZENS, 201),
+    Call("PUT", f"{PROCESS}/ballot", "participation", "cast_ballot", CITIZENS,
+         json={"proposals": [PROPOSAL_ID]}),
+    Call("GET", f"{PROCESS}/ballot", "participation", "ballot", CITIZENS),
+    Call("POST", f"{PROCESS}/signatures", "participation", "sign", CITIZENS, 201),
+    Call("POST", "/api/v1/communes/{insee}/participation/processes", "participation",
+         "create_process", ADMIN_OR_AGENT, 201, json=NEW_PROCESS),
+    Call("GET", "/api/v1/communes/{insee}/participation/processes", "participation",
+         "commune_processes", ADMIN_OR_AGENT),
+    Call("GET", f"{COMMUNE_PROCESS}/reports", "participation", "reports", ADMIN_OR_AGENT),
+    Call("POST", f"{COMMUNE_PROCESS}/proposals/{PROPOSAL_ID}/moderation", "participation",
+         "moderate", ADMIN_OR_AGENT, json={"hidden": True, "reason": "Hors sujet"}),
+    Call("POST", f"{COMMUNE_PROCESS}/comments/{COMMENT_ID}/moderation", "participation",
+         "moderate", ADMIN_OR_AGENT, json={"hidden": False}),
+    Call("POST", f"{COMMUNE_PROCESS}/closure", "participation", "close_process",
+         ADMIN_OR_AGENT),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -316,7 +354,7 @@ def assert_refused(answer, status, fake_services, call):
 def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_eservices():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
                 if spec.tag in ("subscriptions", "billing", "eadmin", "opendata", "eservices",
-                                "procurement")}
+                                "procurement", "participation")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
@@ -330,7 +368,9 @@ def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_e
                .replace(CONSULTATION_ID, "{consultation_id}")
                .replace(QUESTION_ID, "{question_id}").replace("CCTP.pdf", "{name}")
                .replace("buyers/ccas-34134", "buyers/{buyer_id}")
-               .replace("buyers/commune", "buyers/{kind}"))
+               .replace("buyers/commune", "buyers/{kind}")
+               .replace(PROCESS_ID, "{process_id}").replace(PROPOSAL_ID, "{proposal_id}")
+               .replace(COMMENT_ID, "{comment_id}"))
               for call in CALLS}
     assert tabled == declared
 

@@ -39,6 +39,7 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "PUBLIC_URL": None,
         "EADMIN_ROUND_SECONDS": 30.0,
         "ESERVICES_ROUND_SECONDS": 3600.0,
+        "PARTICIPATION_ROUND_SECONDS": 60.0,
         "PROCUREMENT_SEAL_KEY": None,
         "EADMIN_ARCHIVAL_AGENCY": "FRAD034",
         "PREFECTURE_URL": "http://127.0.0.1:8091",

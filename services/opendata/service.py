@@ -4,7 +4,8 @@ reads them — a page per partner, a records API, exports and a DCAT-AP catalogu
 
 Reading is open to all. Writing is for the agents of communes that subscribe to open data
 (free for them: Art. 4), which the service learns from subscriptions' events. It also keeps
-each buyer's contracts' essential data (DECP) from procurement's ``contract.awarded``.
+each buyer's contracts' essential data (DECP) from procurement's ``contract.awarded``, and
+publishes a closed participatory process's results from participation's ``process.closed``.
 """
 
 import io
@@ -34,7 +35,7 @@ from servicekit.logging import get_logger
 from servicekit.service import CommunsService, rpc
 from servicekit.subscribed import FollowsSubscriptions
 from servicekit.validation import load
-from services.opendata import catalog, dcat, decp, ingest
+from services.opendata import catalog, dcat, decp, ingest, participation
 from services.opendata.models import Base
 
 log = get_logger(__name__)
@@ -216,3 +217,15 @@ class OpendataService(FollowsSubscriptions, CommunsService):
         if version is not None:
             log.info("decp.updated", commune=event.data["commune"],
                      contract_id=event.data["contract_id"], version=version.number)
+
+    @event_handler("participation", "process.closed")
+    @idempotent
+    def on_process_closed(self, session, event):
+        """The process's results become a published dataset of its commune or CCAS; a process
+        already recorded changes nothing."""
+        data = event.data
+        version = participation.record_results(session, self.files, data, self.clock.now())
+        if version is not None:
+            log.info("participation.results_published", commune=data["commune"],
+                     process_id=str(data["process_id"]), kind=data["kind"],
+                     rows=version.row_count)

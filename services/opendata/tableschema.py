@@ -44,6 +44,7 @@ SCHEMA_FILES = {
     "scdl/deliberations": "scdl-deliberations.json",
     "scdl/subventions": "scdl-subventions.json",
     "decp": "decp.json",
+    "participation/resultats": "participation-resultats.json",
 }
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")

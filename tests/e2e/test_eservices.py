@@ -9,17 +9,13 @@ and its requests stay with the commune, anonymised."""
 
 import base64
 import functools
-import json
-import re
 import uuid
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
-import demo
 from servicekit.clock import LEGAL_TIME_ZONE
-from tests.e2e.support import agent_of, assert_problem, wait_for
+from tests.e2e.support import agent_of, assert_problem, signed_up, start_suite, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -44,18 +40,10 @@ def branding(name, email):
 
 @pytest.fixture
 def admin_api(api, start_services, smtp_server, web_config_port):
-    """The whole suite with a real SMTP server; the reference convention registered with
-    Montpellier subscribing to online services beside Lavérune, and both set up."""
-    from conftest import ADMIN_PASSWORD, ADMIN_USERNAME
-    from servicekit.cli import RUNNABLE, service_class
-
-    start_services(*(service_class(name) for name in RUNNABLE), **smtp_server.mail_config(),
-                   PUBLIC_URL=f"http://127.0.0.1:{web_config_port}", POSTBOX_POLL_INTERVAL=0.2)
-    admin = api.as_user(ADMIN_USERNAME, ADMIN_PASSWORD)
-    convention = demo.convention_from(
-        json.loads(demo.CONVENTION_FILE.read_text(encoding="utf-8")))
-    convention["initial_subscriptions"][MONTPELLIER].append("eservices")
-    assert admin.post("/api/v1/conventions", json=convention).status_code == 201
+    """The whole suite with a real SMTP server; Montpellier subscribing to online services
+    beside Lavérune, and both set up."""
+    admin, _ = start_suite(api, start_services, smtp_server, web_config_port,
+                           extra_subscriptions=((MONTPELLIER, "eservices"),))
     for insee, name, email in ((LAVERUNE, "Mairie de Lavérune", "mairie@laverune.fr"),
                                (MONTPELLIER, "Ville de Montpellier", "contact@montpellier.fr")):
         set_up = functools.partial(admin.put, f"{eservices(insee)}/branding",
@@ -67,19 +55,7 @@ def admin_api(api, start_services, smtp_server, web_config_port):
 
 
 def citizen(api, smtp_server, person):
-    """Signs ``person`` up, follows the link of the e-mail that reached the SMTP server, and
-    logs in."""
-    assert api.post("/api/v1/citizens", json=person).status_code == 202
-    mail = wait_for(lambda: [m for m in smtp_server.messages
-                             if m.rcpt_tos == (person["email"],)], bool)[-1]
-    link = re.search(r"https?://\S+email-verification\?token=\S+", mail.text).group(0)
-    parts = urlsplit(link)
-    refused = api.post("/api/v1/auth/token", json={"username": person["email"],
-                                                   "password": PASSWORD})
-    assert refused.status_code == 403, refused.text
-    confirmed = api.get(f"{parts.path}?{parts.query}")
-    assert confirmed.status_code == 200, confirmed.text
-    return api.as_user(person["email"], PASSWORD)
+    return signed_up(api, smtp_server, "/api/v1/citizens", person)
 
 
 def mails_to(smtp_server, address, count):

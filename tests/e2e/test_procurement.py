@@ -9,17 +9,18 @@ nothing."""
 import base64
 import functools
 import hashlib
-import json
-import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
-import demo
-from servicekit.clock import ClockProvider
-from servicekit.providers import sibling
-from tests.e2e.support import agent_of, assert_problem, wait_for
+from tests.e2e.support import (
+    agent_of,
+    assert_problem,
+    clock_of,
+    signed_up,
+    start_suite,
+    wait_for,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -38,27 +39,12 @@ def b64(content):
 
 @pytest.fixture
 def suite(api, start_services, smtp_server, web_config_port):
-    from conftest import ADMIN_PASSWORD, ADMIN_USERNAME
-    from servicekit.cli import RUNNABLE, service_class
-
-    runner = start_services(*(service_class(name) for name in RUNNABLE),
-                            **smtp_server.mail_config(), POSTBOX_POLL_INTERVAL=0.2,
-                            PUBLIC_URL=f"http://127.0.0.1:{web_config_port}")
-    admin = api.as_user(ADMIN_USERNAME, ADMIN_PASSWORD)
-    convention = demo.convention_from(
-        json.loads(demo.CONVENTION_FILE.read_text(encoding="utf-8")))
-    assert admin.post("/api/v1/conventions", json=convention).status_code == 201
-    procurement = next(c for c in runner.containers if c.service_name == "procurement")
-    return admin, sibling(procurement, ClockProvider).clock
+    admin, runner = start_suite(api, start_services, smtp_server, web_config_port)
+    return admin, clock_of(runner, "procurement")
 
 
 def company(api, smtp_server, person):
-    assert api.post("/api/v1/companies", json=person).status_code == 202
-    mail = wait_for(lambda: [m for m in smtp_server.messages
-                             if m.rcpt_tos == (person["email"],)], bool)[-1]
-    link = urlsplit(re.search(r"https?://\S+\?token=\S+", mail.text).group(0))
-    assert api.get(f"{link.path}?{link.query}").status_code == 200
-    return api.as_user(person["email"], PASSWORD)
+    return signed_up(api, smtp_server, "/api/v1/companies", person)
 
 
 def mails_to(smtp_server, address):
