@@ -2,6 +2,7 @@
 #   docker run communs run identity       one service (docker-compose.yml: one container each)
 #   docker run communs run chorus-sandbox  the local Chorus Pro, for trials
 #   docker run communs run prefecture-sandbox  the local prefecture (@ctes, Hélios), for trials
+#   docker run communs run operator-sandbox  the local SMS and voice operator (Sinch's API), for trials
 #   docker run communs migrate identity   its database, once, before it starts
 #   docker run -p 8000:8000 communs run   the whole suite in one process
 
@@ -29,11 +30,12 @@ COPY gateway gateway
 COPY services services
 COPY chorus_sandbox chorus_sandbox
 COPY prefecture_sandbox prefecture_sandbox
+COPY operator_sandbox operator_sandbox
 # Importing every service from the installed package (-P: not from the sources here) fails
 # the build rather than a container when a module or a data file is missing from it.
 RUN /opt/communs/bin/pip install --no-deps --no-build-isolation . \
  && /opt/communs/bin/python -P -W ignore -c \
-      "from servicekit.cli import RUNNABLE, service_class; [service_class(n) for n in RUNNABLE]; import chorus_sandbox.app, prefecture_sandbox.app"
+      "from servicekit.cli import RUNNABLE, service_class; [service_class(n) for n in RUNNABLE]; import chorus_sandbox.app, prefecture_sandbox.app, operator_sandbox.app"
 
 FROM ${PYTHON_IMAGE}
 # A fixed uid, so that the files a container left in its volume stay its own after a rebuild.

@@ -29,10 +29,11 @@ run: install
 # One process per service, as docker-compose runs them; pids and logs under the data dir.
 # chorus-sandbox is the local Chorus Pro billing deposits on while COMMUNS_CHORUS_API_URL is unset
 # (at COMMUNS_CHORUS_SANDBOX_ADDRESS, 127.0.0.1:8090 by default); prefecture-sandbox the local
-# prefecture e-administration transmits to while COMMUNS_PREFECTURE_URL is unset (127.0.0.1:8091).
+# prefecture e-administration transmits to while COMMUNS_PREFECTURE_URL is unset (127.0.0.1:8091);
+# operator-sandbox the local SMS and voice operator while COMMUNS_OPERATOR_API_URL is unset (8092).
 run-split: install
 	@mkdir -p $(COMMUNS_DATA_DIR)/log
-	@for service in chorus-sandbox prefecture-sandbox identity subscriptions billing eadmin eservices procurement \
+	@for service in chorus-sandbox prefecture-sandbox operator-sandbox identity subscriptions billing eadmin eservices procurement \
 	    opendata participation alerting accessibility gateway; do \
 	  nohup $(BIN)/communs run $$service > $(COMMUNS_DATA_DIR)/log/$$service.out 2>&1 & \
 	  echo "started $$service (pid $$!)"; \

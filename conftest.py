@@ -23,7 +23,7 @@ ROOT = Path(__file__).parent
 # ``prefecture_sandbox``: a local prefecture (@ctes, Hélios) on a free port, for e-administration.
 # ``smtp_server``: a real SMTP server (aiosmtpd) on a free port, for e-administration's mail.
 pytest_plugins = ["chorus_sandbox.testing", "prefecture_sandbox.testing",
-                  "servicekit.testing_smtp"]
+                  "operator_sandbox.testing", "servicekit.testing_smtp"]
 
 
 def pytest_configure(config):

@@ -34,6 +34,20 @@
 | ``COMMUNS_PREFECTURE_SANDBOX`` | ``true`` without a URL | ``communs run`` starts the sandbox |
 | ``COMMUNS_PREFECTURE_SANDBOX_ADDRESS`` | ``127.0.0.1:8091`` | where it listens |
 | ``COMMUNS_PREFECTURE_SANDBOX_STEP_SECONDS`` | ``2`` | seconds between two statuses of its acts |
+| ``COMMUNS_OPERATOR_API_URL`` | the sandbox's | the SMS operator's REST API (Sinch's SMS API, ``https://eu.sms.api.sinch.com``), where alerting sends its SMS batches |
+| ``COMMUNS_OPERATOR_LOGIN`` / ``_PASSWORD`` | the sandbox's | the SMS account: its service plan id, and its API token (``Authorization: Bearer``) |
+| ``COMMUNS_OPERATOR_VOICE_URL`` | from the API URL | the operator's voice (text-to-speech callout) API: Sinch's ``https://calling.api.sinch.com`` for Sinch's SMS hosts, the API URL elsewhere |
+| ``COMMUNS_OPERATOR_VOICE_KEY`` / ``_VOICE_SECRET`` | the sandbox's | the voice application's key and secret (HTTP Basic) |
+| ``COMMUNS_OPERATOR_SENDER`` | ``TELEALERTE`` | the SMS sender name (up to 11 letters and digits) or number the operator registered for the Metropole |
+| ``COMMUNS_OPERATOR_VOICE_CLI`` | | the number shown to the people called (E.164); unset, the operator's |
+| ``COMMUNS_OPERATOR_CALLBACK_URL`` | | where the operator posts delivery receipts and replies; unset, none is asked for and statuses are read from the API |
+| ``COMMUNS_OPERATOR_TIMEOUT`` | ``10`` | seconds alerting waits for an operator's answer |
+| ``COMMUNS_OPERATOR_SMS_SEGMENT_PRICE`` | ``0.045`` | euros per SMS segment (160 GSM characters, 70 otherwise; 153 and 67 once split), a decimal |
+| ``COMMUNS_OPERATOR_VOICE_MINUTE_PRICE`` | ``0.12`` | euros per started minute of an answered call, a decimal |
+| ``COMMUNS_OPERATOR_SANDBOX`` | ``true`` without an API URL | ``communs run`` starts the local operator (``operator_sandbox``) |
+| ``COMMUNS_OPERATOR_SANDBOX_ADDRESS`` | ``127.0.0.1:8092`` | where it listens |
+| ``COMMUNS_OPERATOR_SANDBOX_DELAY_SECONDS`` | ``2`` | seconds before it delivers a message and posts its receipt |
+| ``COMMUNS_OPERATOR_SANDBOX_FAILURE_RATE`` | ``0`` | the share (0 to 1) of its messages that fail, temporarily; numbers ending in 99 always fail for good, in 98 for a while |
 | ``COMMUNS_SMTP_HOST`` | | the SMTP server convocations leave through; unset: none leaves (below) |
 | ``COMMUNS_SMTP_PORT`` | ``25`` | ``587`` for a submission server with STARTTLS |
 | ``COMMUNS_SMTP_SENDER`` | ``communs@localhost`` | the ``From`` of every message; set it |
@@ -53,6 +67,11 @@ E-administration transmits acts and PES to the local prefecture (``prefecture_sa
 Metropole); unset credentials are the sandbox's. It too moves to a free port when its address is
 busy.
 
+Alerting sends its SMS and voice calls through the local operator (``operator_sandbox``, which
+speaks Sinch's SMS and voice APIs) until ``COMMUNS_OPERATOR_API_URL`` names a real one; unset
+credentials are the sandbox's, and the sandbox accepts ``COMMUNS_OPERATOR_SENDER`` as its only
+sender. Prices are decimal strings, refused at start when they are not a number of euros.
+
 Without ``COMMUNS_SMTP_HOST`` the suite starts and runs as usual, but no mail leaves:
 sending a session's convocations is refused with a 503 problem naming ``COMMUNS_SMTP_HOST``,
 before anything is recorded (``services/eadmin/mail.py``). ``communs run`` starts no mail server
@@ -62,12 +81,17 @@ and ``COMMUNS_SMTP_PORT=8025``.
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8000"
 DEFAULT_CHORUS_SANDBOX_ADDRESS = "127.0.0.1:8090"
 DEFAULT_PREFECTURE_SANDBOX_ADDRESS = "127.0.0.1:8091"
+DEFAULT_OPERATOR_SANDBOX_ADDRESS = "127.0.0.1:8092"
+DEFAULT_OPERATOR_SENDER = "TELEALERTE"
+DEFAULT_SMS_SEGMENT_PRICE = "0.045"
+DEFAULT_VOICE_MINUTE_PRICE = "0.12"
 DEFAULT_SMTP_SENDER = "communs@localhost"
 # The local Chorus Pro's test client and account (chorus_sandbox): they open nothing else.
 CHORUS_SANDBOX_CREDENTIALS = {
@@ -80,6 +104,14 @@ CHORUS_SANDBOX_CREDENTIALS = {
 PREFECTURE_SANDBOX_CREDENTIALS = {
     "PREFECTURE_LOGIN": "communs-sandbox",
     "PREFECTURE_PASSWORD": "sandbox-prefecture-password",
+}
+
+# The local SMS and voice operator's accounts (operator_sandbox): they open nothing else.
+OPERATOR_SANDBOX_CREDENTIALS = {
+    "OPERATOR_LOGIN": "communs-sandbox-plan",
+    "OPERATOR_PASSWORD": "sandbox-operator-token",
+    "OPERATOR_VOICE_KEY": "communs-sandbox-voice",
+    "OPERATOR_VOICE_SECRET": "sandbox-voice-secret",
 }
 
 
@@ -126,6 +158,10 @@ def from_environment(environ=None):
                           and not prefecture_url)
     prefecture_address = (environ.get("COMMUNS_PREFECTURE_SANDBOX_ADDRESS")
                           or DEFAULT_PREFECTURE_SANDBOX_ADDRESS)
+    operator_url = environ.get("COMMUNS_OPERATOR_API_URL")
+    operator_sandbox = _flag(environ, "COMMUNS_OPERATOR_SANDBOX", default=True) and not operator_url
+    operator_address = (environ.get("COMMUNS_OPERATOR_SANDBOX_ADDRESS")
+                        or DEFAULT_OPERATOR_SANDBOX_ADDRESS)
     return {
         "AMQP_URI": environ.get("AMQP_URI") or DEFAULT_AMQP_URI,
         "WEB_SERVER_ADDRESS": environ.get("COMMUNS_HTTP_ADDRESS") or DEFAULT_HTTP_ADDRESS,
@@ -174,6 +210,25 @@ def from_environment(environ=None):
         "PREFECTURE_SANDBOX_ADDRESS": prefecture_address,
         "PREFECTURE_SANDBOX_STEP_SECONDS": float(
             environ.get("COMMUNS_PREFECTURE_SANDBOX_STEP_SECONDS") or 2),
+        # Alerting's SMS and voice operator: a real one, or the sandbox `communs run` starts.
+        "OPERATOR_API_URL": operator_url or (f"http://{operator_address}" if operator_sandbox
+                                             else None),
+        "OPERATOR_VOICE_URL": environ.get("COMMUNS_OPERATOR_VOICE_URL") or None,
+        **{key: environ.get(f"COMMUNS_{key}") or default
+           for key, default in OPERATOR_SANDBOX_CREDENTIALS.items()},
+        "OPERATOR_SENDER": environ.get("COMMUNS_OPERATOR_SENDER") or DEFAULT_OPERATOR_SENDER,
+        "OPERATOR_VOICE_CLI": environ.get("COMMUNS_OPERATOR_VOICE_CLI") or None,
+        "OPERATOR_CALLBACK_URL": environ.get("COMMUNS_OPERATOR_CALLBACK_URL") or None,
+        "OPERATOR_TIMEOUT": float(environ.get("COMMUNS_OPERATOR_TIMEOUT") or 10),
+        "OPERATOR_SMS_SEGMENT_PRICE": _price(environ, "COMMUNS_OPERATOR_SMS_SEGMENT_PRICE",
+                                             DEFAULT_SMS_SEGMENT_PRICE),
+        "OPERATOR_VOICE_MINUTE_PRICE": _price(environ, "COMMUNS_OPERATOR_VOICE_MINUTE_PRICE",
+                                              DEFAULT_VOICE_MINUTE_PRICE),
+        "OPERATOR_SANDBOX": operator_sandbox,
+        "OPERATOR_SANDBOX_ADDRESS": operator_address,
+        "OPERATOR_SANDBOX_DELAY_SECONDS": float(
+            environ.get("COMMUNS_OPERATOR_SANDBOX_DELAY_SECONDS") or 2),
+        "OPERATOR_SANDBOX_FAILURE_RATE": _share(environ, "COMMUNS_OPERATOR_SANDBOX_FAILURE_RATE"),
         # E-administration's mail (convocations): none leaves without a host.
         "SMTP_HOST": environ.get("COMMUNS_SMTP_HOST") or None,
         "SMTP_PORT": int(environ.get("COMMUNS_SMTP_PORT") or 25),
@@ -200,3 +255,28 @@ def _flag(environ, name, default):
         return _FLAG_VALUES[value]
     except KeyError:
         raise ValueError(f"{name}={environ[name]!r}: expected true or false") from None
+
+
+def _price(environ, name, default):
+    """A price in euros, kept as the decimal string it was given (the config travels as JSON
+    and a float would round it); one that is not a number of euros is refused."""
+    value = (environ.get(name) or "").strip() or default
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ValueError(f"{name}={value!r}: expected a decimal number of euros, such as 0.045")
+    return value
+
+
+def _share(environ, name):
+    """A share from 0 to 1."""
+    value = (environ.get(name) or "").strip() or "0"
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"{name}={value!r}: expected a share from 0 to 1")
+    return share

@@ -3,6 +3,7 @@ in a process of its own, for tests, trials and demonstrations, never in a deploy
 
     chorus-sandbox       Chorus Pro on PISTE, where billing deposits titles (chorus_sandbox)
     prefecture-sandbox   the prefecture's @ctes and Hélios platform (prefecture_sandbox)
+    operator-sandbox     the SMS and voice operator alerting sends through (operator_sandbox)
 
 Each is run three ways: ``python -m <module>`` alone; ``communs run <command>`` under the suite's
 name and pid file; and by ``communs run`` (the whole suite) beside its services, when no real
@@ -50,7 +51,9 @@ CHORUS = Sandbox("chorus-sandbox", "chorus_sandbox", "CHORUS_SANDBOX_ADDRESS", "
                  "CHORUS_API_URL")
 PREFECTURE = Sandbox("prefecture-sandbox", "prefecture_sandbox", "PREFECTURE_SANDBOX_ADDRESS",
                      "PREFECTURE_SANDBOX", "PREFECTURE_URL")
-SANDBOXES = (CHORUS, PREFECTURE)
+OPERATOR = Sandbox("operator-sandbox", "operator_sandbox", "OPERATOR_SANDBOX_ADDRESS",
+                   "OPERATOR_SANDBOX", "OPERATOR_API_URL")
+SANDBOXES = (CHORUS, PREFECTURE, OPERATOR)
 BY_COMMAND = {sandbox.command: sandbox for sandbox in SANDBOXES}
 
 

@@ -46,8 +46,8 @@ def test_a_platform_set_replaces_the_sandbox_and_none_at_all_leaves_transmission
         suite_config.from_environment({"COMMUNS_PREFECTURE_SANDBOX": "maybe"})
 
 
-def test_communs_run_knows_both_sandboxes():
-    assert SANDBOXES == ("chorus-sandbox", "prefecture-sandbox")
+def test_communs_run_knows_every_sandbox():
+    assert SANDBOXES == ("chorus-sandbox", "prefecture-sandbox", "operator-sandbox")
 
 
 def answers(url):

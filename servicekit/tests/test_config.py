@@ -5,6 +5,7 @@ from servicekit.config import (
     CHORUS_SANDBOX_CREDENTIALS,
     DEFAULT_AMQP_URI,
     DEFAULT_HTTP_ADDRESS,
+    OPERATOR_SANDBOX_CREDENTIALS,
     database_url,
     from_environment,
 )
@@ -49,6 +50,20 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "PREFECTURE_SANDBOX": True,
         "PREFECTURE_SANDBOX_ADDRESS": "127.0.0.1:8091",
         "PREFECTURE_SANDBOX_STEP_SECONDS": 2.0,
+        # Alerting's SMS and voice operator: the local one (operator_sandbox/tests/test_wiring.py).
+        "OPERATOR_API_URL": "http://127.0.0.1:8092",
+        "OPERATOR_VOICE_URL": None,
+        **OPERATOR_SANDBOX_CREDENTIALS,
+        "OPERATOR_SENDER": "TELEALERTE",
+        "OPERATOR_VOICE_CLI": None,
+        "OPERATOR_CALLBACK_URL": None,
+        "OPERATOR_TIMEOUT": 10.0,
+        "OPERATOR_SMS_SEGMENT_PRICE": "0.045",
+        "OPERATOR_VOICE_MINUTE_PRICE": "0.12",
+        "OPERATOR_SANDBOX": True,
+        "OPERATOR_SANDBOX_ADDRESS": "127.0.0.1:8092",
+        "OPERATOR_SANDBOX_DELAY_SECONDS": 2.0,
+        "OPERATOR_SANDBOX_FAILURE_RATE": 0.0,
         # No SMTP server: convocations are refused with a 503 (services/eadmin/mail.py).
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
@@ -174,6 +189,60 @@ def test_the_smtp_variables_land_in_the_mail_keys():
         "SMTP_PASSWORD": "smtp secret",
         "SMTP_TIMEOUT": 2.5,
     }
+
+
+def test_the_operator_variables_land_in_the_operator_keys():
+    config = from_environment(
+        {
+            "COMMUNS_OPERATOR_API_URL": "https://eu.sms.api.sinch.com",
+            "COMMUNS_OPERATOR_VOICE_URL": "https://calling-euc1.api.sinch.com",
+            "COMMUNS_OPERATOR_LOGIN": "plan-3m",
+            "COMMUNS_OPERATOR_PASSWORD": "api token",
+            "COMMUNS_OPERATOR_VOICE_KEY": "voice-app",
+            "COMMUNS_OPERATOR_VOICE_SECRET": "voice secret",
+            "COMMUNS_OPERATOR_SENDER": "MONTPELLIER",
+            "COMMUNS_OPERATOR_VOICE_CLI": "+33467000000",
+            "COMMUNS_OPERATOR_CALLBACK_URL": "https://services.montpellier3m.fr/receipts",
+            "COMMUNS_OPERATOR_TIMEOUT": "4.5",
+            "COMMUNS_OPERATOR_SMS_SEGMENT_PRICE": "0.0395",
+            "COMMUNS_OPERATOR_VOICE_MINUTE_PRICE": "0.10",
+            "COMMUNS_OPERATOR_SANDBOX_ADDRESS": "127.0.0.1:9092",
+            "COMMUNS_OPERATOR_SANDBOX_DELAY_SECONDS": "0.5",
+            "COMMUNS_OPERATOR_SANDBOX_FAILURE_RATE": "0.1",
+        }
+    )
+    assert {key: value for key, value in config.items() if key.startswith("OPERATOR_")} == {
+        "OPERATOR_API_URL": "https://eu.sms.api.sinch.com",
+        "OPERATOR_VOICE_URL": "https://calling-euc1.api.sinch.com",
+        "OPERATOR_LOGIN": "plan-3m",
+        "OPERATOR_PASSWORD": "api token",
+        "OPERATOR_VOICE_KEY": "voice-app",
+        "OPERATOR_VOICE_SECRET": "voice secret",
+        "OPERATOR_SENDER": "MONTPELLIER",
+        "OPERATOR_VOICE_CLI": "+33467000000",
+        "OPERATOR_CALLBACK_URL": "https://services.montpellier3m.fr/receipts",
+        "OPERATOR_TIMEOUT": 4.5,
+        "OPERATOR_SMS_SEGMENT_PRICE": "0.0395",
+        "OPERATOR_VOICE_MINUTE_PRICE": "0.10",
+        # A real operator is set: `communs run` starts no sandbox.
+        "OPERATOR_SANDBOX": False,
+        "OPERATOR_SANDBOX_ADDRESS": "127.0.0.1:9092",
+        "OPERATOR_SANDBOX_DELAY_SECONDS": 0.5,
+        "OPERATOR_SANDBOX_FAILURE_RATE": 0.1,
+    }
+
+
+@pytest.mark.parametrize("name, value", [
+    ("COMMUNS_OPERATOR_SMS_SEGMENT_PRICE", "4,5 centimes"),
+    ("COMMUNS_OPERATOR_SMS_SEGMENT_PRICE", "-0.01"),
+    ("COMMUNS_OPERATOR_VOICE_MINUTE_PRICE", "NaN"),
+    ("COMMUNS_OPERATOR_SANDBOX_FAILURE_RATE", "1.5"),
+    ("COMMUNS_OPERATOR_SANDBOX_FAILURE_RATE", "half"),
+    ("COMMUNS_OPERATOR_SANDBOX", "maybe"),
+])
+def test_an_operator_setting_that_makes_no_sense_is_refused(name, value):
+    with pytest.raises(ValueError, match=name):
+        from_environment({name: value})
 
 
 def test_smtp_starttls_refuses_a_value_that_is_neither_yes_nor_no():

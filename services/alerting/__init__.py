@@ -1,5 +1,4 @@
-"""TéléAlerte service of the suite.
-
-Will own: Alert accounts (15 per commune), recipient databases and groups, scenarios, crisis cells, campaigns and deliveries (Art. 1 and 2).
-Its domain arrives with its own issue; today it answers its health RPC and keeps
-the toolkit's tables (outbox, inbox) in its own database."""
+"""TéléAlerte (Art. 1, sixth application): crisis cells, recipient databases, a library of
+scenarios and multi-channel alert campaigns. Built so far: its rules (``rules``), the CAP 1.2
+export (``cap``) and the SMS and voice operator's client (``operator``); the service answers
+its health RPC."""

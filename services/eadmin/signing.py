@@ -17,11 +17,13 @@ process is monkeypatched by eventlet and several greenthreads share one OS threa
 (``eventlet.tpool``), which also keeps the hub responsive while the digest is computed.
 """
 
+import _imp
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
+import eventlet
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -166,8 +168,18 @@ def sign_pdf(pdf, pkcs12, passphrase, signer_name, reason, location, field_name,
         md_algorithm=DIGEST,
         subfilter=fields.SigSeedSubFilter.PADES,
     )
-    signed = tpool.execute(_PdfSignerAt(metadata, signer, at).sign_pdf, writer)
+    signed = _in_native_thread(_PdfSignerAt(metadata, signer, at).sign_pdf, writer)
     return signed.getvalue()
+
+
+def _in_native_thread(function, *args):
+    """``tpool.execute``, which runs ``function`` in the calling greenthread instead while any
+    thread holds the import lock — as pyHanko's first signature does, importing lazily in a
+    pool thread: there its event loop would collide with another's. So wait for the lock to
+    be free first."""
+    while _imp.lock_held():
+        eventlet.sleep(0.005)
+    return tpool.execute(function, *args)
 
 
 def verify_pdf(pdf, trust_roots):
@@ -202,7 +214,7 @@ class _PdfSignerAt(signers.PdfSigner):
 
 def _check(signature, context):
     # Each signature gets its own validation run: pyHanko's sync API starts its own loop.
-    status = tpool.execute(validate_pdf_signature, signature, context)
+    status = _in_native_thread(validate_pdf_signature, signature, context)
     return SignatureCheck(
         field=signature.field_name,
         signer=status.signing_cert.subject.native.get("common_name", "")

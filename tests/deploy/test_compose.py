@@ -27,9 +27,11 @@ GATEWAY = "gateway"
 RUNNABLE = (*SERVICES, GATEWAY)
 CHORUS_SANDBOX = "chorus-sandbox"
 PREFECTURE_SANDBOX = "prefecture-sandbox"
+OPERATOR_SANDBOX = "operator-sandbox"
 # Each sandbox, and the config key of the address it listens on.
 SANDBOXES = {CHORUS_SANDBOX: "CHORUS_SANDBOX_ADDRESS",
-             PREFECTURE_SANDBOX: "PREFECTURE_SANDBOX_ADDRESS"}
+             PREFECTURE_SANDBOX: "PREFECTURE_SANDBOX_ADDRESS",
+             OPERATOR_SANDBOX: "OPERATOR_SANDBOX_ADDRESS"}
 DATA_DIR = re.search(r"COMMUNS_DATA_DIR=(\S+)", (ROOT / "Dockerfile").read_text()).group(1)
 
 

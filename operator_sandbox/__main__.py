@@ -1,0 +1,5 @@
+import sys
+
+from operator_sandbox.server import main
+
+sys.exit(main())
