@@ -12,6 +12,7 @@ from contracts.health import HealthReportSchema
 from gateway.auth import Tokens
 from gateway.http import route
 from gateway.openapi import build_openapi
+from gateway.routes.alerting import AlertingRoutes
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.eadmin import EadminRoutes
 from gateway.routes.eservices import EservicesRoutes
@@ -29,7 +30,7 @@ HEALTH_TIMEOUT = 2.0
 
 class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRoutes,
                      EadminRoutes, OpendataRoutes, EservicesRoutes, ProcurementRoutes,
-                     ParticipationRoutes):
+                     ParticipationRoutes, AlertingRoutes):
     name = "gateway"
 
     config = Config()

@@ -19,6 +19,7 @@ from gateway.tests.fakes import (
     LAVERUNE,
     FakeService,
     SigningKey,
+    alerting_answers,
     bearer,
     billing_answers,
     eadmin_answers,
@@ -70,6 +71,7 @@ def fake_services(signing_key, principals):
     fakes["eservices"].answers.update(eservices_answers())
     fakes["procurement"].answers.update(procurement_answers())
     fakes["participation"].answers.update(participation_answers())
+    fakes["alerting"].answers.update(alerting_answers())
     return fakes
 
 

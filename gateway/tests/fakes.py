@@ -598,3 +598,35 @@ def participation_answers():
             proposal if target == "proposal" else comment),
         "close_process": process,
     }
+
+
+# -- TéléAlerte
+
+CONTACT_ID = str(uuid.UUID(int=28))
+
+
+def alerting_answers():
+    """Plausible answers of every RPC of TéléAlerte, for a test to override."""
+    account = {"id": str(uuid.UUID(int=29)), "commune": LAVERUNE, "name": "Agent",
+               "email": "agent@laverune.fr", "phone": None, "function": None,
+               "created_at": "2026-11-27T10:00:00+00:00"}
+    contact = {"id": CONTACT_ID, "external_id": "1", "name": "Ada Martin",
+               "phone": "+33612345678", "email": None, "address": None, "language": "fr",
+               "kind": "resident", "groups": ["ecoles"], "consent": True,
+               "consent_method": "formulaire", "unsubscribed_at": None, "alertable": True}
+    scenario = {"slug": "inondation", "title": "Inondation", "event": "Inondation",
+                "category": "Met", "severity": "Severe", "urgency": "Expected",
+                "instruction": "Montez à l'étage.", "sms": "Crue", "email_subject": None,
+                "email_body": None, "voice": None, "commune": None, "placeholders": [],
+                "sms_preview": {"encoding": "GSM-7", "length": 4, "segments": 1}}
+    return {
+        "create_account": lambda insee, new, by: account,
+        "accounts": lambda insee: [account],
+        "import_contacts": lambda insee, upload: {"inserted": 1, "updated": 0, "deleted": 0,
+                                                  "rejected": []},
+        "contacts": lambda insee, query: {"total_count": 1, "results": [contact]},
+        "unsubscribe": lambda insee, contact_id: {**contact, "alertable": False},
+        "groups": lambda insee: [{"name": "ecoles", "contacts": 1, "alertable": 1}],
+        "scenarios": lambda insee: [scenario],
+        "add_scenario": lambda insee, new: scenario,
+    }

@@ -20,6 +20,7 @@ from gateway.tests.fakes import (
     CITIZEN_REQUEST_ID,
     COMMENT_ID,
     CONSULTATION_ID,
+    CONTACT_ID,
     CONVENTION_ID,
     DATASET_ID,
     EXTRA_ID,
@@ -85,6 +86,7 @@ PDF = {"file_name": "CCTP.pdf", "content": "JVBERi0xLjQK"}
 PROCESS = f"/api/v1/participation/processes/{PROCESS_ID}"
 PROPOSAL = f"{PROCESS}/proposals/{PROPOSAL_ID}"
 COMMUNE_PROCESS = f"/api/v1/communes/{{insee}}/participation/processes/{PROCESS_ID}"
+ALERTING = "/api/v1/communes/{insee}/alerting"
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -331,6 +333,20 @@ CALLS = [
          "moderate", ADMIN_OR_AGENT, json={"hidden": False}),
     Call("POST", f"{COMMUNE_PROCESS}/closure", "participation", "close_process",
          ADMIN_OR_AGENT),
+    Call("POST", f"{ALERTING}/accounts", "alerting", "create_account", ADMIN, 201,
+         json={"name": "Agent", "email": "agent@laverune.fr"}),
+    Call("GET", f"{ALERTING}/accounts", "alerting", "accounts", ADMIN_OR_AGENT),
+    Call("POST", f"{ALERTING}/contacts/import", "alerting", "import_contacts",
+         ADMIN_OR_AGENT, json={"file_name": "contacts.csv", "content": "aWQ7bmFtZQo="}),
+    Call("GET", f"{ALERTING}/contacts", "alerting", "contacts", ADMIN_OR_AGENT,
+         params={"group": "ecoles"}),
+    Call("POST", f"{ALERTING}/contacts/{CONTACT_ID}/unsubscription", "alerting",
+         "unsubscribe", ADMIN_OR_AGENT),
+    Call("GET", f"{ALERTING}/groups", "alerting", "groups", ADMIN_OR_AGENT),
+    Call("GET", f"{ALERTING}/scenarios", "alerting", "scenarios", ADMIN_OR_AGENT),
+    Call("POST", f"{ALERTING}/scenarios", "alerting", "add_scenario", ADMIN_OR_AGENT, 201,
+         json={"slug": "feu", "title": "Feu", "event": "Feu", "category": "Fire",
+               "severity": "Severe", "urgency": "Immediate", "instruction": "Restez chez vous."}),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -354,7 +370,7 @@ def assert_refused(answer, status, fake_services, call):
 def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_eservices():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
                 if spec.tag in ("subscriptions", "billing", "eadmin", "opendata", "eservices",
-                                "procurement", "participation")}
+                                "procurement", "participation", "alerting")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
@@ -370,7 +386,7 @@ def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_e
                .replace("buyers/ccas-34134", "buyers/{buyer_id}")
                .replace("buyers/commune", "buyers/{kind}")
                .replace(PROCESS_ID, "{process_id}").replace(PROPOSAL_ID, "{proposal_id}")
-               .replace(COMMENT_ID, "{comment_id}"))
+               .replace(COMMENT_ID, "{comment_id}").replace(CONTACT_ID, "{contact_id}"))
               for call in CALLS}
     assert tabled == declared
 

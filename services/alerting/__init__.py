@@ -1,4 +1,3 @@
-"""TéléAlerte (Art. 1, sixth application): crisis cells, recipient databases, a library of
-scenarios and multi-channel alert campaigns. Built so far: its rules (``rules``), the CAP 1.2
-export (``cap``) and the SMS and voice operator's client (``operator``); the service answers
-its health RPC."""
+"""TéléAlerte (Art. 1, sixth application): alert accounts, recipients kept in sync from CSV,
+groups and the scenario library; the rules, the CAP 1.2 export and the operator's client that
+campaigns will use (see docs/alerting.md)."""

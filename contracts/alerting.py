@@ -1,0 +1,127 @@
+"""Payloads of TéléAlerte (Art. 1, sixth application; Art. 2): a commune's alert accounts (15
+at most), its recipient database kept in sync from CSV, its groups, and the library of
+scenarios. Campaigns and crisis cells come with their own payloads."""
+
+from marshmallow import fields, validate
+
+from contracts.fields import Base64Bytes
+from contracts.identity import StrictSchema
+
+CHANNELS = ("sms", "email", "voice")
+CONTACT_KINDS = ("resident", "staff", "service")
+
+
+class NewAlertAccountSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    phone = fields.String(load_default=None, allow_none=True,
+                          validate=validate.Length(min=6, max=30))
+    function = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=200),
+                             metadata={"example": "Directeur général des services"})
+
+
+class AlertAccountSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.Email(required=True)
+    phone = fields.String(required=True, allow_none=True, metadata={"description": "E.164"})
+    function = fields.String(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class ContactImportSchema(StrictSchema):
+    """A CSV file of the commune's recipients (UTF-8, comma or semicolon), kept in sync by
+    external id: columns external_id, name, phone, email, address, language, groups ("a;b"),
+    consent, consent_method, kind, action ("delete")."""
+
+    file_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content = Base64Bytes(required=True, validate=validate.Length(
+        min=1, max=20 * 1024 * 1024, error="A file of 1 byte to 20 MiB."))
+
+
+class RejectedRowSchema(StrictSchema):
+    row = fields.Integer(required=True, metadata={"description": "the header is row 1"})
+    column = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+
+
+class ImportReportSchema(StrictSchema):
+    inserted = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    deleted = fields.Integer(required=True)
+    rejected = fields.List(fields.Nested(RejectedRowSchema), required=True)
+
+
+class ContactSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    external_id = fields.String(required=True)
+    name = fields.String(required=True)
+    phone = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    language = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(CONTACT_KINDS))
+    groups = fields.List(fields.String(), required=True)
+    consent = fields.Boolean(required=True, allow_none=True)
+    consent_method = fields.String(required=True, allow_none=True)
+    unsubscribed_at = fields.AwareDateTime(required=True, allow_none=True)
+    alertable = fields.Boolean(required=True, metadata={
+        "description": "recorded consent not withdrawn, or the commune's staff or services"})
+
+
+class ContactPageSchema(StrictSchema):
+    total_count = fields.Integer(required=True)
+    results = fields.List(fields.Nested(ContactSchema), required=True)
+
+
+class ContactQuerySchema(StrictSchema):
+    group = fields.String(validate=validate.Length(min=1, max=100))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class GroupSchema(StrictSchema):
+    name = fields.String(required=True)
+    contacts = fields.Integer(required=True)
+    alertable = fields.Integer(required=True)
+
+
+class TemplateSchema(StrictSchema):
+    sms = fields.String(load_default=None, allow_none=True,
+                        validate=validate.Length(min=1, max=1600))
+    email_subject = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=1, max=200))
+    email_body = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(min=1, max=20000))
+    voice = fields.String(load_default=None, allow_none=True,
+                          validate=validate.Length(min=1, max=2000))
+
+
+class NewScenarioSchema(TemplateSchema):
+    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    event = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                          metadata={"description": "CAP's event, e.g. Inondation"})
+    category = fields.String(required=True, validate=validate.OneOf(
+        ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport",
+         "Infra", "CBRNE", "Other")))
+    severity = fields.String(required=True, validate=validate.OneOf(
+        ("Extreme", "Severe", "Moderate", "Minor", "Unknown")))
+    urgency = fields.String(required=True, validate=validate.OneOf(
+        ("Immediate", "Expected", "Future", "Past", "Unknown")))
+    instruction = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class SmsPreviewSchema(StrictSchema):
+    encoding = fields.String(required=True)
+    length = fields.Integer(required=True)
+    segments = fields.Integer(required=True)
+
+
+class ScenarioSchema(NewScenarioSchema):
+    commune = fields.String(required=True, allow_none=True,
+                            metadata={"description": "none for the shipped library"})
+    placeholders = fields.List(fields.String(), required=True)
+    sms_preview = fields.Nested(SmsPreviewSchema, required=True, allow_none=True)
