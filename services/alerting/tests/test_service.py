@@ -3,17 +3,13 @@ no more, a CSV import kept in sync by external id with each refused row reported
 unsubscribing, groups, and the scenario library."""
 
 import base64
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
-from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_waiter
 
 from contracts.errors import Conflict, Forbidden, Invalid
-from contracts.events import SUBSCRIPTION_CHANGED
-from servicekit.outbox import make_envelope
+from servicekit.testing_bus import subscribe
 from services.alerting.service import AlertingService
 
 pytestmark = pytest.mark.broker
@@ -44,12 +40,7 @@ def rpc(suite_config, alerting):
 
 @pytest.fixture
 def laverune(alerting, suite_config):
-    with entrypoint_waiter(alerting, "on_subscription_changed", timeout=10):
-        event_dispatcher(suite_config)("subscriptions", SUBSCRIPTION_CHANGED.name, make_envelope(
-            SUBSCRIPTION_CHANGED, {
-                "commune": LAVERUNE, "application": "alerting", "change": "added",
-                "effective_from": date(2022, 1, 1), "convention_id": str(uuid.uuid4()),
-                "request_id": None}, NOW, LAVERUNE))
+    subscribe(alerting, suite_config, LAVERUNE, "alerting", NOW)
     return LAVERUNE
 
 

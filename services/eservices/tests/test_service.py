@@ -4,16 +4,15 @@ the gateway calls it. Each test runs on a vhost and a data folder of its own."""
 
 import base64
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_hook
 
 from contracts.errors import Conflict, Forbidden, Invalid, NotFound
-from contracts.events import ACCOUNT_DELETED, SUBSCRIPTION_CHANGED
-from servicekit.outbox import make_envelope
+from contracts.events import ACCOUNT_DELETED
+from servicekit.testing_bus import deliver, subscribe
 from services.eservices.service import EservicesService
 
 pytestmark = pytest.mark.broker
@@ -49,23 +48,10 @@ def rpc(suite_config, eservices):
         yield proxy
 
 
-def publish(container, config, event_type, handler, data, commune=None):
-    with entrypoint_waiter(container, handler, timeout=10):
-        event_dispatcher(config)(event_type.producer, event_type.name,
-                                 make_envelope(event_type, data, NOW, commune))
-
-
-def subscribe(container, config, insee):
-    publish(container, config, SUBSCRIPTION_CHANGED, "on_subscription_changed", {
-        "commune": insee, "application": "eservices", "change": "added",
-        "effective_from": date(2022, 1, 1), "convention_id": str(uuid.uuid4()),
-        "request_id": None}, insee)
-
-
 @pytest.fixture
 def laverune(eservices, suite_config, rpc):
     """Lavérune subscribes, has its branding, and offers the whole catalogue."""
-    subscribe(eservices, suite_config, LAVERUNE)
+    subscribe(eservices, suite_config, LAVERUNE, "eservices", NOW)
     rpc.set_branding(LAVERUNE, BRANDING, ADMIN)
     for form in rpc.catalogue():
         rpc.activate_form(LAVERUNE, form["slug"], AGENT)
@@ -100,7 +86,7 @@ def test_a_commune_that_does_not_subscribe_is_refused_and_offers_nothing(rpc):
 
 def test_a_form_is_offered_only_once_the_branding_names_who_answers(eservices, suite_config,
                                                                     rpc):
-    subscribe(eservices, suite_config, LAVERUNE)
+    subscribe(eservices, suite_config, LAVERUNE, "eservices", NOW)
     with pytest.raises(Conflict, match="branding"):
         rpc.activate_form(LAVERUNE, "contact", AGENT)
 
@@ -287,7 +273,7 @@ def test_the_workflow_with_its_messages_e_mails_and_time_in_each_status(laverune
 
 def test_a_commune_sees_only_its_requests_with_counts_by_status(eservices, suite_config,
                                                                 laverune, rpc):
-    subscribe(eservices, suite_config, GRABELS)
+    subscribe(eservices, suite_config, GRABELS, "eservices", NOW)
     rpc.set_branding(GRABELS, {**BRANDING, "name": "Mairie de Grabels"}, ADMIN)
     rpc.activate_form(GRABELS, "contact", AGENT)
     here = rpc.submit_request(LAVERUNE, CONTACT, ADA)
@@ -348,8 +334,8 @@ def test_a_deleted_account_leaves_its_requests_anonymised_for_the_commune(eservi
         "attachments": [file(PNG)]}, ADA)
     registered = rpc.submit_request(LAVERUNE, birth_copy("full_copy", "self"), ADA)
 
-    publish(eservices, suite_config, ACCOUNT_DELETED, "on_account_deleted",
-            {"account_id": ADA["account_id"], "role": "citizen"})
+    deliver(eservices, suite_config, ACCOUNT_DELETED, "on_account_deleted",
+            {"account_id": ADA["account_id"], "role": "citizen"}, NOW)
 
     assert rpc.citizen_requests(ADA["account_id"]) == []
     kept = rpc.commune_request(LAVERUNE, request["id"])

@@ -5,20 +5,18 @@ contributions anonymised with its votes still counted."""
 
 import threading
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import select
 
 from contracts.errors import Conflict, Forbidden, Invalid
-from contracts.events import ACCOUNT_DELETED, SUBSCRIPTION_CHANGED
+from contracts.events import ACCOUNT_DELETED
 from servicekit.database import Database
-from servicekit.outbox import make_envelope
 from servicekit.providers import sibling
 from servicekit.tables import outbox
+from servicekit.testing_bus import deliver, subscribe
 from services.participation.service import ParticipationService
 
 pytestmark = pytest.mark.broker
@@ -70,12 +68,7 @@ def rpc(suite_config, participation):
 
 @pytest.fixture
 def laverune(participation, suite_config):
-    with entrypoint_waiter(participation, "on_subscription_changed", timeout=10):
-        event_dispatcher(suite_config)("subscriptions", SUBSCRIPTION_CHANGED.name, make_envelope(
-            SUBSCRIPTION_CHANGED, {
-                "commune": LAVERUNE, "application": "participation", "change": "added",
-                "effective_from": date(2022, 1, 1), "convention_id": str(uuid.uuid4()),
-                "request_id": None}, START, LAVERUNE))
+    subscribe(participation, suite_config, LAVERUNE, "participation", START)
     return LAVERUNE
 
 
@@ -210,9 +203,8 @@ def test_a_deleted_account_leaves_its_proposals_anonymous_and_its_votes_counted(
     in_phase(clock, 20)
     rpc.vote(process["id"], proposal["id"], ADA)
 
-    with entrypoint_waiter(participation, "on_account_deleted", timeout=10):
-        event_dispatcher(suite_config)("identity", ACCOUNT_DELETED.name, make_envelope(
-            ACCOUNT_DELETED, {"account_id": ADA["account_id"], "role": "citizen"}, START))
+    deliver(participation, suite_config, ACCOUNT_DELETED, "on_account_deleted",
+            {"account_id": ADA["account_id"], "role": "citizen"}, START)
 
     (kept,) = rpc.proposals(process["id"])
     assert (kept["author"], kept["title"]) == (None, "Un marché")

@@ -5,22 +5,18 @@ not admitted, the opening that finds every receipt's fingerprint again, and the 
 
 import base64
 import hashlib
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import select, text, update
 
 from contracts.errors import Conflict, Forbidden, Invalid, NotFound
-from contracts.events import SUBSCRIPTION_CHANGED
 from servicekit.database import Database
 from servicekit.files import Files
-from servicekit.outbox import make_envelope
 from servicekit.providers import sibling
 from servicekit.tables import outbox
+from servicekit.testing_bus import subscribe
 from services.procurement.models import BidFile, HistoryEntry
 from services.procurement.service import ProcurementService
 
@@ -70,12 +66,7 @@ def rpc(suite_config, procurement):
 
 @pytest.fixture
 def laverune(procurement, suite_config, rpc):
-    with entrypoint_waiter(procurement, "on_subscription_changed", timeout=10):
-        event_dispatcher(suite_config)("subscriptions", SUBSCRIPTION_CHANGED.name, make_envelope(
-            SUBSCRIPTION_CHANGED, {
-                "commune": LAVERUNE, "application": "procurement", "change": "added",
-                "effective_from": date(2022, 1, 1), "convention_id": str(uuid.uuid4()),
-                "request_id": None}, NOW, LAVERUNE))
+    subscribe(procurement, suite_config, LAVERUNE, "procurement", NOW)
     rpc.set_buyer_page(LAVERUNE, "commune", {"welcome": "Marchés de Lavérune",
                                              "logo_url": None, "siret": "21340134200018"})
     return LAVERUNE
