@@ -125,3 +125,53 @@ class ScenarioSchema(NewScenarioSchema):
                             metadata={"description": "none for the shipped library"})
     placeholders = fields.List(fields.String(), required=True)
     sms_preview = fields.Nested(SmsPreviewSchema, required=True, allow_none=True)
+
+
+# -- crisis cells
+
+
+class NewCrisisCellSchema(StrictSchema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                          metadata={"example": "Crue de la Mosson"})
+    scenario = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=80))
+    members = fields.List(fields.UUID(), load_default=None, allow_none=True,
+                          metadata={"description": "alert accounts; none: all of them"})
+    stakeholder_groups = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                                     load_default=list,
+                                     metadata={"example": ["services-de-secours"]})
+
+
+class CellMemberSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+
+
+class LogEntrySchema(StrictSchema):
+    at = fields.AwareDateTime(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ("activation", "notified", "decision", "message", "closing")))
+    author = fields.String(required=True, allow_none=True)
+    text = fields.String(required=True)
+
+
+class NewLogEntrySchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(("decision", "message")))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class CellClosingSchema(StrictSchema):
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class CrisisCellSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    commune = fields.String(required=True)
+    title = fields.String(required=True)
+    scenario = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(("active", "closed")))
+    activated_at = fields.AwareDateTime(required=True)
+    closed_at = fields.AwareDateTime(required=True, allow_none=True)
+    members = fields.List(fields.Nested(CellMemberSchema), required=True)
+    stakeholders_notified = fields.Integer(required=True)
+    log = fields.List(fields.Nested(LogEntrySchema), required=True)

@@ -1,16 +1,21 @@
 """Routes of TéléAlerte (Art. 1, sixth application): the Metropole creates a commune's alert
 accounts (fifteen at most, Art. 2); the commune's agents keep its recipients in sync from CSV,
-read its groups, honour unsubscriptions and build on the scenario library."""
+read its groups, honour unsubscriptions, build on the scenario library and run crisis
+cells."""
 
 from contracts.alerting import (
     AlertAccountSchema,
+    CellClosingSchema,
     ContactImportSchema,
     ContactPageSchema,
     ContactQuerySchema,
     ContactSchema,
+    CrisisCellSchema,
     GroupSchema,
     ImportReportSchema,
     NewAlertAccountSchema,
+    NewCrisisCellSchema,
+    NewLogEntrySchema,
     NewScenarioSchema,
     ScenarioSchema,
 )
@@ -22,6 +27,7 @@ COMMUNE = "/api/v1/communes/<insee>/alerting"
 # A recipients' file travels base64 in JSON.
 IMPORT_BODY_BYTES = 32 * 1024 * 1024
 REFUSALS = (403, 404)
+CELL = f"{COMMUNE}/crisis-cells/<uuid:cell_id>"
 
 
 class AlertingRoutes:
@@ -78,3 +84,34 @@ class AlertingRoutes:
            roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 409))
     def add_scenario(self, request, insee, body, **_):
         return self.rpc("alerting", "add_scenario", insee, body)
+
+    @route("POST", f"{COMMUNE}/crisis-cells",
+           summary="Activate a crisis cell: its members and the stakeholders of the groups "
+                   "named are e-mailed at once", tag="alerting", body=NewCrisisCellSchema,
+           response=CrisisCellSchema, status=201, roles=ADMIN_OR_AGENT,
+           errors=(*REFUSALS, 409))
+    def activate_cell(self, request, principal, insee, body, **_):
+        return self.rpc("alerting", "activate_cell", insee, body, principal.id)
+
+    @route("GET", f"{COMMUNE}/crisis-cells", summary="The commune's crisis cells",
+           tag="alerting", response=CrisisCellSchema, many=True, roles=ADMIN_OR_AGENT,
+           errors=REFUSALS)
+    def crisis_cells(self, request, insee, **_):
+        return self.rpc("alerting", "crisis_cells", insee)
+
+    @route("GET", CELL, summary="A crisis cell and its log", tag="alerting",
+           response=CrisisCellSchema, roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def crisis_cell(self, request, insee, cell_id, **_):
+        return self.rpc("alerting", "crisis_cell", insee, str(cell_id))
+
+    @route("POST", f"{CELL}/log", summary="Log a decision or a message of the cell",
+           tag="alerting", body=NewLogEntrySchema, response=CrisisCellSchema, status=201,
+           roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 409))
+    def log_to_cell(self, request, principal, insee, cell_id, body, **_):
+        return self.rpc("alerting", "log_to_cell", insee, str(cell_id), body, principal.id)
+
+    @route("POST", f"{CELL}/closure", summary="Close the cell with its summary",
+           tag="alerting", body=CellClosingSchema, response=CrisisCellSchema,
+           roles=ADMIN_OR_AGENT, errors=(*REFUSALS, 409))
+    def close_cell(self, request, principal, insee, cell_id, body, **_):
+        return self.rpc("alerting", "close_cell", insee, str(cell_id), body, principal.id)

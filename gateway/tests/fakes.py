@@ -603,6 +603,7 @@ def participation_answers():
 # -- TéléAlerte
 
 CONTACT_ID = str(uuid.UUID(int=28))
+CELL_ID = str(uuid.UUID(int=30))
 
 
 def alerting_answers():
@@ -619,6 +620,9 @@ def alerting_answers():
                 "instruction": "Montez à l'étage.", "sms": "Crue", "email_subject": None,
                 "email_body": None, "voice": None, "commune": None, "placeholders": [],
                 "sms_preview": {"encoding": "GSM-7", "length": 4, "segments": 1}}
+    cell = {"id": CELL_ID, "commune": LAVERUNE, "title": "Crue", "scenario": None,
+            "status": "active", "activated_at": "2026-11-27T10:00:00+00:00",
+            "closed_at": None, "members": [], "stakeholders_notified": 0, "log": []}
     return {
         "create_account": lambda insee, new, by: account,
         "accounts": lambda insee: [account],
@@ -629,4 +633,9 @@ def alerting_answers():
         "groups": lambda insee: [{"name": "ecoles", "contacts": 1, "alertable": 1}],
         "scenarios": lambda insee: [scenario],
         "add_scenario": lambda insee, new: scenario,
+        "activate_cell": lambda insee, new, by: cell,
+        "crisis_cells": lambda insee: [cell],
+        "crisis_cell": lambda insee, cell_id: cell,
+        "log_to_cell": lambda insee, cell_id, entry, by: cell,
+        "close_cell": lambda insee, cell_id, closing, by: {**cell, "status": "closed"},
     }

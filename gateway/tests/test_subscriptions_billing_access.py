@@ -16,6 +16,7 @@ from gateway.tests.fakes import (
     ACT_ID,
     AGENDA_ID,
     BRANDING,
+    CELL_ID,
     CERTIFICATE_ID,
     CITIZEN_REQUEST_ID,
     COMMENT_ID,
@@ -347,6 +348,15 @@ CALLS = [
     Call("POST", f"{ALERTING}/scenarios", "alerting", "add_scenario", ADMIN_OR_AGENT, 201,
          json={"slug": "feu", "title": "Feu", "event": "Feu", "category": "Fire",
                "severity": "Severe", "urgency": "Immediate", "instruction": "Restez chez vous."}),
+    Call("POST", f"{ALERTING}/crisis-cells", "alerting", "activate_cell", ADMIN_OR_AGENT, 201,
+         json={"title": "Crue de la Mosson"}),
+    Call("GET", f"{ALERTING}/crisis-cells", "alerting", "crisis_cells", ADMIN_OR_AGENT),
+    Call("GET", f"{ALERTING}/crisis-cells/{CELL_ID}", "alerting", "crisis_cell",
+         ADMIN_OR_AGENT),
+    Call("POST", f"{ALERTING}/crisis-cells/{CELL_ID}/log", "alerting", "log_to_cell",
+         ADMIN_OR_AGENT, 201, json={"kind": "decision", "text": "Évacuation"}),
+    Call("POST", f"{ALERTING}/crisis-cells/{CELL_ID}/closure", "alerting", "close_cell",
+         ADMIN_OR_AGENT, json={"summary": "Décrue."}),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -386,7 +396,8 @@ def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_e
                .replace("buyers/ccas-34134", "buyers/{buyer_id}")
                .replace("buyers/commune", "buyers/{kind}")
                .replace(PROCESS_ID, "{process_id}").replace(PROPOSAL_ID, "{proposal_id}")
-               .replace(COMMENT_ID, "{comment_id}").replace(CONTACT_ID, "{contact_id}"))
+               .replace(COMMENT_ID, "{comment_id}").replace(CONTACT_ID, "{contact_id}")
+               .replace(CELL_ID, "{cell_id}"))
               for call in CALLS}
     assert tabled == declared
 

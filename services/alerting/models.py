@@ -1,6 +1,6 @@
 import uuid
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.sqltypes import UtcDateTime
@@ -69,3 +69,31 @@ class Scenario(Base):
     slug: Mapped[str] = mapped_column(String(80))
     definition: Mapped[dict] = mapped_column(JSON)
     created_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class CrisisCell(Base):
+    """A commune's crisis cell, from its activation to its closing."""
+
+    __tablename__ = "crisis_cells"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    commune: Mapped[str] = mapped_column(String(5), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    scenario: Mapped[str | None] = mapped_column(String(80))
+    members: Mapped[list] = mapped_column(JSON)
+    stakeholders_notified: Mapped[int] = mapped_column(Integer)
+    activated_at = mapped_column(UtcDateTime, nullable=False)
+    closed_at = mapped_column(UtcDateTime, nullable=True)
+
+
+class CellLogEntry(Base):
+    """The cell's log: its activation, who was told, each decision and message, its closing."""
+
+    __tablename__ = "cell_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cell_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("crisis_cells.id"), index=True)
+    at = mapped_column(UtcDateTime, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str | None] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text)

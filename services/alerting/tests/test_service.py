@@ -25,9 +25,10 @@ def csv_file(*lines):
 
 
 @pytest.fixture
-def alerting(container_factory, suite_config):
-    container = container_factory(AlertingService, {**suite_config,
-                                                    "CLOCK_FROZEN_AT": NOW.isoformat()})
+def alerting(container_factory, suite_config, smtp_server):
+    container = container_factory(AlertingService, {
+        **suite_config, **smtp_server.mail_config(), "CLOCK_FROZEN_AT": NOW.isoformat(),
+        "POSTBOX_POLL_INTERVAL": 0.2})
     container.start()
     return container
 
@@ -114,3 +115,31 @@ def test_an_account_with_a_wrong_phone_is_refused_naming_it(laverune, rpc):
         rpc.create_account(LAVERUNE, {"name": "Agent", "email": "agent@laverune.fr",
                                       "phone": "12 34"}, "admin")
     assert "phone" in refused.value.errors
+
+
+def test_a_crisis_cell_tells_its_members_and_stakeholders_first_and_keeps_its_log(
+        laverune, rpc, smtp_server):
+    mayor = rpc.create_account(LAVERUNE, {"name": "Maire", "email": "maire@laverune.fr"},
+                               "admin")
+    rpc.import_contacts(LAVERUNE, csv_file(
+        "1;SDIS 34;04 67 00 00 18;cta@sdis34.fr;secours;;;service;",
+        "2;Ada Martin;06 12 34 56 78;ada@example.org;secours;no;;;"))
+
+    cell = rpc.activate_cell(LAVERUNE, {"title": "Crue de la Mosson",
+                                        "scenario": "inondation",
+                                        "stakeholder_groups": ["secours"]}, "agent")
+
+    assert (cell["status"], cell["members"]) == ("active", [{"id": mayor["id"],
+                                                             "name": "Maire"}])
+    assert cell["stakeholders_notified"] == 1
+    told = sorted(m.rcpt_tos[0] for m in smtp_server.wait_for(2))
+    assert told == ["cta@sdis34.fr", "maire@laverune.fr"]
+    with pytest.raises(Conflict, match="active"):
+        rpc.activate_cell(LAVERUNE, {"title": "Autre"}, "agent")
+    rpc.log_to_cell(LAVERUNE, cell["id"], {"kind": "decision",
+                                           "text": "Évacuation du quartier du Mas"}, "agent")
+    closed = rpc.close_cell(LAVERUNE, cell["id"], {"summary": "Décrue constatée."}, "agent")
+    assert [e["kind"] for e in closed["log"]] == ["activation", "notified", "decision",
+                                                  "closing"]
+    with pytest.raises(Conflict, match="closed"):
+        rpc.log_to_cell(LAVERUNE, cell["id"], {"kind": "message", "text": "Merci"}, "agent")
