@@ -40,7 +40,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from servicekit.sandbox_app import SandboxApp, json_response, same_secret
-from services.alerting.operator import sms_segments
+from services.alerting.rules import sms_segments
 
 SEND = "batches"
 REPORT = "delivery_report"

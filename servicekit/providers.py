@@ -1,6 +1,8 @@
 """Helpers for dependency providers: finding the other providers of their container, and
 running a relay greenthread beside the service's workers."""
 
+import abc
+
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 
@@ -17,7 +19,7 @@ def sibling(container, provider_class):
     raise LookupError(f"{container.service_name} has no {provider_class.__name__}")
 
 
-class Relay:
+class Relay(abc.ABC):
     """A greenthread's loop: ``run_round`` at every poll, and as soon as ``wake`` is called."""
 
     def __init__(self, poll_interval):
@@ -40,18 +42,20 @@ class Relay:
             except Exception:
                 log.exception("relay.round_failed", relay=type(self).__name__)
 
+    @abc.abstractmethod
     def run_round(self):
-        raise NotImplementedError
+        """Relays what is due: publishes the events, sends the mail."""
 
 
-class RelayProvider(DependencyProvider):
+class RelayProvider(DependencyProvider, metaclass=abc.ABCMeta):
     """Runs the ``Relay`` that ``make_relay`` builds for the service, and wakes it after each
     worker whose transactions committed what it relays."""
 
     relay = None
 
+    @abc.abstractmethod
     def make_relay(self):
-        raise NotImplementedError
+        """The service's ``Relay``, built when the container starts."""
 
     def start(self):
         self.relay = self.make_relay()

@@ -45,7 +45,6 @@ sent twice.
 
 import base64
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from servicekit.http_client import ELIDED, TEXT_LIMIT, RetryingClient, Transient
+from services.alerting import rules
 
 SEND = "batches"
 REPORT = "delivery_report"
@@ -75,26 +75,6 @@ CALL_RESULTS = {"ANSWERED": DELIVERED, "BUSY": FAILED, "NOANSWER": FAILED, "FAIL
                 "N/A": FAILED}
 # Failures another try may mend: out of reach for a while, busy, not answered.
 TEMPORARY = {"Expired", "Unknown", "BUSY", "NOANSWER", "N/A"}
-
-# GSM 03.38: its basic set counts one character, its extension two; anything else sends the
-# text as UCS-2.
-GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
-
-
-def sms_segments(text):
-    """How many SMS ``text`` takes: 160 GSM characters in one, 153 a part once split; 70 UCS-2
-    units, 67 a part, as soon as one character is outside GSM 03.38."""
-    if all(char in GSM_BASIC or char in GSM_EXTENSION for char in text):
-        length = sum(2 if char in GSM_EXTENSION else 1 for char in text)
-        single, part = 160, 153
-    else:
-        length = len(text.encode("utf-16-le")) // 2
-        single, part = 70, 67
-    return 1 if length <= single else math.ceil(length / part)
-
 
 def voice_url_for(api_url):
     """Sinch's voice API for Sinch's SMS hosts; elsewhere (the sandbox) the same server."""
@@ -346,11 +326,11 @@ class OperatorClient(RetryingClient):
 
     def sms_cost(self, text, recipients=1):
         """Euros to send ``text`` to ``recipients`` numbers."""
-        return self.settings.sms_segment_price * sms_segments(text) * recipients
+        return self.settings.sms_segment_price * rules.sms_segments(text) * recipients
 
     def call_cost(self, seconds):
         """Euros for an answered call of ``seconds``, per started minute."""
-        return self.settings.voice_minute_price * math.ceil(max(seconds, 0) / 60)
+        return self.settings.voice_minute_price * rules.voice_minutes([seconds])
 
     # -- calls -----------------------------------------------------------------------------
 

@@ -20,9 +20,9 @@ from services.alerting.operator import (
     OperatorError,
     OperatorSettings,
     parse_receipt,
-    sms_segments,
     voice_url_for,
 )
+from services.alerting.rules import sms_segments
 
 DELIVERED_TO = "+33612345678"
 FAILS_FOR_GOOD = "+33612345699"
