@@ -296,6 +296,29 @@ CUSTOM_FORM_INTEGRATED = EventType(
     _billing("on_custom_form_integrated"),
 )
 
+# -- TéléAlerte
+
+
+class CampaignCostedSchema(Schema):
+    """A TéléAlerte campaign's communication cost since its last costing (Art. 2: the commune
+    bears it): its SMS segments sent and its answered calls' minutes, at the operator's tariff.
+    ``cost_id`` names this costing: a campaign re-sent is costed again, for the difference."""
+
+    cost_id = fields.UUID(required=True)
+    campaign_id = fields.UUID(required=True)
+    commune = InseeCode(required=True)
+    headline = fields.String(required=True)
+    launched_on = fields.Date(required=True)
+    costed_on = fields.Date(required=True)
+    sms_segments = fields.Integer(required=True, validate=validate.Range(min=0))
+    voice_minutes = fields.Integer(required=True, validate=validate.Range(min=0))
+    amount = Money(required=True, metadata={"description": "net of tax"})
+
+
+CAMPAIGN_COSTED = EventType(
+    "alerting", "campaign.costed", 1, CampaignCostedSchema, _billing("on_campaign_costed"),
+)
+
 # -- participation
 
 PROCESS_KINDS = ("consultation", "participatory_budget", "petition")
@@ -355,6 +378,7 @@ EVENT_TYPES = {
         TITLE_OVERDUE,
         CONTRACT_AWARDED,
         CUSTOM_FORM_INTEGRATED,
+        CAMPAIGN_COSTED,
         PROCESS_CLOSED,
     )
 }

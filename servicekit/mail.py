@@ -2,7 +2,8 @@
 
 ``Mailer`` speaks SMTP with the standard library's ``smtplib``: under Nameko, eventlet's
 monkey-patching makes its socket green, so a sending waits without blocking the service. One
-connection per message, STARTTLS and login when configured. The config keys
+connection per message, or one for a batch (``Mailer.connection``); STARTTLS and login when
+configured. The config keys
 (``servicekit.config``):
 
     SMTP_HOST, SMTP_PORT, SMTP_SENDER, SMTP_STARTTLS, SMTP_USERNAME, SMTP_PASSWORD, SMTP_TIMEOUT
@@ -17,6 +18,7 @@ address).
 
 import smtplib
 import ssl
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import NamedTuple
@@ -80,53 +82,127 @@ class Mailer:
     def send(self, recipient, subject, text, html=None, headers=None):
         """Sends a plain-text message (with an HTML alternative when given) to ``recipient``;
         returns its Message-ID."""
-        message = EmailMessage()
-        message["To"] = recipient
-        message["Subject"] = subject
-        for name, value in (headers or {}).items():
-            message[name] = value
-        message.set_content(text)
-        if html is not None:
-            message.add_alternative(html, subtype="html")
-        return self.send_message(message)
+        return self.send_message(_message(recipient, subject, text, html, headers))
 
     def send_message(self, message):
         """Sends a built message to its ``To`` recipients, from the configured sender (the
         ``From`` it lacks, with ``Date`` and ``Message-ID``); returns its Message-ID."""
+        with self.connection() as connection:
+            return connection.send_message(message)
+
+    @contextmanager
+    def connection(self):
+        """One SMTP session for many messages (an alert campaign's thousands): ``send`` and
+        ``send_message`` as the mailer's, each message refused or accepted on its own.
+        ``MailError`` when no server answers; once a message met a broken connection, every
+        later one raises it too (not permanent: try them again later)."""
+        try:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except smtplib.SMTPException as error:
+            raise _mail_error(self, error) from None
+        except OSError as error:
+            raise self._unreachable(error) from None
+        connection = Connection(self, smtp)
+        try:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except smtplib.SMTPException as error:
+            smtp.close()
+            raise _mail_error(self, error) from None
+        except OSError as error:
+            smtp.close()
+            raise self._unreachable(error) from None
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _unreachable(self, error):
+        return MailError(f"No SMTP server answered at {self.host}:{self.port} "
+                         f"({type(error).__name__}).")
+
+
+class Connection:
+    """An open SMTP session of a ``Mailer`` (``Mailer.connection``)."""
+
+    def __init__(self, mailer, smtp):
+        self._mailer = mailer
+        self._smtp = smtp
+        self._broken = None
+
+    def send(self, recipient, subject, text, html=None, headers=None):
+        return self.send_message(_message(recipient, subject, text, html, headers))
+
+    def send_message(self, message):
+        mailer = self._mailer
+        if self._broken is not None:
+            raise self._broken
         if message["From"] is None:
-            message["From"] = self.sender
+            message["From"] = mailer.sender
         if message["Date"] is None:
             message["Date"] = formatdate(localtime=True)
         if message["Message-ID"] is None:
-            message["Message-ID"] = make_msgid(domain=_domain(self.sender))
+            message["Message-ID"] = make_msgid(domain=_domain(mailer.sender))
         recipients = [address.addr_spec for address in message["To"].addresses]
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                refused = smtp.send_message(message, from_addr=_envelope_sender(self.sender),
-                                            to_addrs=recipients)
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = sorted({code for code, _ in error.recipients.values()})
-            raise MailError(f"The SMTP server refused the recipient ({codes}).",
-                            code=codes[0] if codes else None,
-                            permanent=all(code >= 500 for code in codes)) from None
-        except smtplib.SMTPNotSupportedError as error:  # no STARTTLS, no AUTH
-            raise MailError(f"The SMTP server at {self.host}:{self.port} cannot: {error}",
-                            permanent=True) from None
-        except smtplib.SMTPResponseException as error:
-            raise MailError(f"The SMTP server answered {error.smtp_code}.",
-                            code=error.smtp_code, permanent=error.smtp_code >= 500) from None
-        except (smtplib.SMTPException, OSError) as error:
-            raise MailError(f"No SMTP server answered at {self.host}:{self.port} "
-                            f"({type(error).__name__}).") from None
+            refused = self._smtp.send_message(message, from_addr=_envelope_sender(mailer.sender),
+                                              to_addrs=recipients)
+        except smtplib.SMTPServerDisconnected as error:
+            self._broken = mailer._unreachable(error)
+            raise self._broken from None
+        except smtplib.SMTPException as error:
+            self._reset()
+            raise _mail_error(mailer, error) from None
+        except OSError as error:
+            self._broken = mailer._unreachable(error)
+            raise self._broken from None
         if refused:  # some of several recipients only: the message left for the others
             log.warning("mail partly refused", message_id=message["Message-ID"],
                         refused=len(refused))
         log.info("mail sent", message_id=message["Message-ID"])
         return message["Message-ID"]
+
+    def _reset(self):
+        """After a refused message, the session is made ready for the next (RSET)."""
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError) as error:
+            self._broken = self._mailer._unreachable(error)
+
+    def close(self):
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self._smtp.close()
+
+
+def _message(recipient, subject, text, html, headers):
+    message = EmailMessage()
+    message["To"] = recipient
+    message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def _mail_error(mailer, error):
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in error.recipients.values()})
+        return MailError(f"The SMTP server refused the recipient ({codes}).",
+                         code=codes[0] if codes else None,
+                         permanent=all(code >= 500 for code in codes))
+    if isinstance(error, smtplib.SMTPNotSupportedError):  # no STARTTLS, no AUTH
+        return MailError(f"The SMTP server at {mailer.host}:{mailer.port} cannot: {error}",
+                         permanent=True)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return MailError(f"The SMTP server answered {error.smtp_code}.",
+                         code=error.smtp_code, permanent=error.smtp_code >= 500)
+    return mailer._unreachable(error)
 
 
 def _domain(sender):

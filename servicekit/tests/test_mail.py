@@ -47,6 +47,34 @@ def test_a_refused_recipient_is_a_permanent_error_that_does_not_name_them(smtp_s
     assert not any("laverune.fr" in str(r.msg) for r in ours)
 
 
+def test_one_connection_sends_a_batch_each_message_on_its_own(smtp_server):
+    smtp_server.refuse("bob@laverune.fr")
+    mailer = Mailer.from_config(smtp_server.mail_config())
+    outcomes = []
+    with mailer.connection() as connection:
+        for address in ("ada@laverune.fr", "bob@laverune.fr", "eve@laverune.fr"):
+            try:
+                outcomes.append(connection.send(address, "Alerte", f"Bonjour {address}"))
+            except MailError as error:
+                outcomes.append((error.code, error.permanent))
+
+    assert outcomes[1] == (550, True)
+    assert [mail.rcpt_tos for mail in smtp_server.messages] == [("ada@laverune.fr",),
+                                                                ("eve@laverune.fr",)]
+    assert [mail.message["Message-ID"] for mail in smtp_server.messages] == [outcomes[0],
+                                                                             outcomes[2]]
+
+
+def test_a_connection_to_no_server_is_an_error_worth_retrying():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailer = Mailer("127.0.0.1", port, "alerte@communs.test", timeout=1)
+    with pytest.raises(MailError) as unreachable, mailer.connection():
+        pass
+    assert unreachable.value.permanent is False
+
+
 def test_a_sending_logs_its_message_id_not_the_address(smtp_server, caplog):
     caplog.set_level(logging.INFO, logger="servicekit.mail")
     message_id = Mailer.from_config(smtp_server.mail_config()).send(

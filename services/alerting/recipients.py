@@ -102,10 +102,16 @@ def _set(session, contact, values, now):
                     for group in dict.fromkeys(values["groups"]))
 
 
+def as_rule_contact(contact):
+    """A contact (an ORM row or a selected row of its columns) as the rules read one."""
+    return {"id": contact.id, "kind": contact.kind, "consent": contact.consent,
+            "consent_method": contact.consent_method,
+            "consent_withdrawn_at": contact.unsubscribed_at, "phone": contact.phone,
+            "email": contact.email}
+
+
 def alertable(contact):
-    return rules.may_alert({"kind": contact.kind, "consent": contact.consent,
-                            "consent_method": contact.consent_method,
-                            "consent_withdrawn_at": contact.unsubscribed_at})
+    return rules.may_alert(as_rule_contact(contact))
 
 
 def contact_view(contact):
@@ -169,6 +175,15 @@ def scenarios(session, insee):
                           .order_by(Scenario.slug)).all()
     return ([scenario_view(s, None) for s in library.LIBRARY]
             + [scenario_view(s.definition, insee) for s in own])
+
+
+def scenario_definition(session, insee, slug):
+    """The scenario ``slug`` of the library or of the commune's own; ``None`` if neither."""
+    for definition in library.LIBRARY:
+        if definition["slug"] == slug:
+            return dict(definition)
+    own = session.scalar(select(Scenario).where(Scenario.commune == insee, Scenario.slug == slug))
+    return dict(own.definition) if own is not None else None
 
 
 def add_scenario(session, insee, definition, now):

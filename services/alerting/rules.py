@@ -178,27 +178,55 @@ def may_alert(contact):
             and contact.get("consent_withdrawn_at") is None)
 
 
-def plan_recipients(contacts_by_group, groups, channels):
-    """Who gets the campaign on each channel: {channel: [contact id, ...]}.
-
-    ``contacts_by_group`` maps a group to its contacts, ``groups`` are the campaign's groups
-    (one unknown to the mapping has nobody), ``channels`` among "sms", "voice", "email". Each
-    contact comes once per channel however many of the groups it is in, in the order first
-    met; those who may not be alerted (``may_alert``) and those without the channel's address
-    (a phone for SMS and voice, an e-mail) are left out.
-    """
+def channels_for(contact, channels):
+    """The channels among ``channels`` ("sms", "voice", "email") a contact gets a campaign
+    on: none when they may not be alerted (``may_alert``), else those they have the address
+    of (a phone for SMS and voice, an e-mail)."""
     unknown = [channel for channel in channels if channel not in CHANNEL_ADDRESSES]
     if unknown:
         raise ValueError(f"no channel {', '.join(map(repr, unknown))}")
-    contacts = {}
-    for group in groups:
-        for contact in contacts_by_group.get(group, ()):
-            contacts.setdefault(contact["id"], contact)
-    alerted = [contact for contact in contacts.values() if may_alert(contact)]
-    return {
-        channel: [contact["id"] for contact in alerted if contact.get(CHANNEL_ADDRESSES[channel])]
-        for channel in channels
-    }
+    if not may_alert(contact):
+        return []
+    return [channel for channel in channels if contact.get(CHANNEL_ADDRESSES[channel])]
+
+
+# -- deliveries ---------------------------------------------------------------------------------
+
+QUEUED, SENT, DELIVERED, FAILED, ACKNOWLEDGED = (
+    "queued", "sent", "delivered", "failed", "acknowledged")
+DELIVERY_STATUSES = (QUEUED, SENT, DELIVERED, FAILED, ACKNOWLEDGED)
+# How far along a delivery is. A failure ranks below a delivery: an operator may report a
+# message failed, then delivered after all (a phone back in reach), never the other way.
+_RANK = {QUEUED: 0, SENT: 1, FAILED: 2, DELIVERED: 3, ACKNOWLEDGED: 4}
+# The tries a delivery gets when its failures are temporary (out of reach, busy, no answer):
+# alerting services call again up to three times, five minutes apart.
+MAX_ATTEMPTS = 3
+
+
+def receipt_applies(current, reported):
+    """Whether a receipt saying ``reported`` changes a delivery that is ``current``. Receipts
+    arrive late, twice, or out of order (a "dispatched" after a "delivered"): a status never
+    moves back, and the same one again changes nothing."""
+    return _RANK[reported] > _RANK[current]
+
+
+def retries_after(failure_permanent, attempts, max_attempts=MAX_ATTEMPTS):
+    """Whether a failed delivery is queued again: a temporary failure, while it had fewer than
+    ``max_attempts`` tries."""
+    return not failure_permanent and attempts < max_attempts
+
+
+def personalised(template, commune_name, recipient_name, variables):
+    """A template of a campaign for one recipient: ``{{ commune }}`` and ``{{ name }}``, then
+    the campaign's own ``variables``."""
+    return render(template, {**variables, "commune": commune_name, "name": recipient_name})
+
+
+def missing_variables(templates, variables):
+    """The placeholders of ``templates`` that neither a recipient (commune, name) nor
+    ``variables`` fill in, sorted."""
+    used = set().union(*(placeholders(template) for template in templates if template))
+    return sorted(used - set(variables) - {"commune", "name"})
 
 
 # -- CSV import ---------------------------------------------------------------------------------
@@ -325,15 +353,13 @@ def voice_minutes(call_seconds):
     return sum(math.ceil(seconds / 60) for seconds in call_seconds)
 
 
-def campaign_cost(sms_segments_total, voice_call_seconds, segment_price, minute_price):
-    """What a campaign costs at the operator's tariff: its SMS segments at ``segment_price``
-    and its voice calls (``voice_call_seconds``, one duration per call, each billed per
-    started minute) at ``minute_price``; a Decimal to the cent, half up. Prices are Decimals
-    (or their text), never floats."""
+def communication_cost(sms_segments_total, voice_minutes_total, segment_price, minute_price):
+    """The communication cost a commune bears for a campaign (Art. 2): SMS segments and
+    minutes of answered calls at the operator's prices, to the cent, half up."""
     segment_price, minute_price = _price(segment_price), _price(minute_price)
-    if sms_segments_total < 0:
-        raise ValueError("a campaign cannot send fewer than 0 SMS segments")
-    total = sms_segments_total * segment_price + voice_minutes(voice_call_seconds) * minute_price
+    if sms_segments_total < 0 or voice_minutes_total < 0:
+        raise ValueError("a campaign cannot send fewer than 0 SMS segments or minutes")
+    total = sms_segments_total * segment_price + voice_minutes_total * minute_price
     return total.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -1,38 +1,46 @@
 """TéléAlerte, the sixth application of Article 1: a commune's alert accounts (fifteen at
 most, created by the Metropole: Art. 2), its recipient database kept in sync from CSV with
-each contact's consent, its groups, the library of scenarios it alerts with, and its crisis
-cells.
+each contact's consent, its groups, the library of scenarios it alerts with, its crisis cells,
+and its campaigns: each recipient's deliveries sent by the dispatcher (``dispatch``) over SMTP
+and the operator's API, tracked from the operator's receipts, costed for billing and exported
+as CAP 1.2 alerts.
 
-Only communes that subscribe to TéléAlerte use it. Campaigns are to come; the rules they
-follow (``rules``), the CAP 1.2 export (``cap``) and the operator's client (``operator``) are
-here.
+Only communes that subscribe to TéléAlerte use it.
 """
 
 from contracts.alerting import (
     AlertAccountSchema,
+    CampaignSchema,
     CellClosingSchema,
     ContactImportSchema,
     ContactPageSchema,
     ContactQuerySchema,
     ContactSchema,
     CrisisCellSchema,
+    DeliveryPageSchema,
+    DeliveryQuerySchema,
     GroupSchema,
     ImportReportSchema,
     NewAlertAccountSchema,
+    NewCampaignSchema,
     NewCrisisCellSchema,
     NewLogEntrySchema,
     NewScenarioSchema,
     ScenarioSchema,
 )
 from contracts.communes import MEMBER_COMMUNES
+from contracts.errors import Invalid, NotFound
 from servicekit.database import Database
 from servicekit.logging import get_logger
+from servicekit.outbox import Outbox
 from servicekit.postbox import Postbox
 from servicekit.service import CommunsService, rpc
 from servicekit.subscribed import FollowsSubscriptions
 from servicekit.validation import load
-from services.alerting import cells, recipients
+from services.alerting import campaigns, cells, recipients
+from services.alerting.dispatch import Dispatcher
 from services.alerting.models import Base
+from services.alerting.operator import InvalidReceipt, parse_receipt
 
 log = get_logger(__name__)
 
@@ -44,6 +52,8 @@ class AlertingService(FollowsSubscriptions, CommunsService):
     application = APPLICATION
     db = Database(Base.metadata)
     postbox = Postbox()
+    outbox = Outbox()
+    dispatcher = Dispatcher()
 
     @rpc
     def create_account(self, insee, new, created_by):
@@ -156,3 +166,101 @@ class AlertingService(FollowsSubscriptions, CommunsService):
             cells.close(session, cell, closing["summary"], closed_by, self.clock.now())
             log.info("crisis_cell.closed", commune=insee, cell_id=str(cell.id))
             return CrisisCellSchema().dump(cells.cell_view(session, cell))
+
+    # -- campaigns
+
+    def _campaign_views(self, session, found):
+        counts = campaigns.counts(session, [campaign.id for campaign in found])
+        return [campaigns.campaign_view(campaign, counts.get(campaign.id, {}),
+                                        self.dispatcher.prices,
+                                        MEMBER_COMMUNES[campaign.commune].name)
+                for campaign in found]
+
+    def _campaign_answer(self, session, campaign):
+        return CampaignSchema().dump(self._campaign_views(session, [campaign])[0])
+
+    @rpc
+    def launch_campaign(self, insee, new, launched_by, idempotency_key=None):
+        new = load(NewCampaignSchema(), new)
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            campaign = campaigns.launch(session, insee, MEMBER_COMMUNES[insee].name, new,
+                                        launched_by, idempotency_key, self.clock.now())
+            log.info("campaign.launched", commune=insee, campaign_id=str(campaign.id),
+                     recipients=campaign.recipients, channels=campaign.channels)
+            return self._campaign_answer(session, campaign)
+
+    @rpc
+    def campaigns(self, insee):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            return CampaignSchema(many=True).dump(
+                self._campaign_views(session, campaigns.campaigns(session, insee)))
+
+    @rpc
+    def campaign(self, insee, campaign_id):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            return self._campaign_answer(session,
+                                         campaigns.campaign_of(session, insee, campaign_id))
+
+    @rpc
+    def campaign_deliveries(self, insee, campaign_id, query):
+        query = load(DeliveryQuerySchema(), query)
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            campaign = campaigns.campaign_of(session, insee, campaign_id)
+            total, page = campaigns.deliveries(session, campaign, query.get("channel"),
+                                               query.get("status"), query["limit"],
+                                               query["offset"])
+            return DeliveryPageSchema().dump({
+                "total_count": total, "results": [campaigns.delivery_view(d) for d in page]})
+
+    def _steer(self, insee, campaign_id, by, action, step):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            campaign = campaigns.campaign_of(session, insee, campaign_id)
+            step(session, campaign)
+            session.flush()
+            log.info(f"campaign.{action}", commune=insee, campaign_id=str(campaign.id), by=by)
+            return self._campaign_answer(session, campaign)
+
+    @rpc
+    def pause_campaign(self, insee, campaign_id, by):
+        return self._steer(insee, campaign_id, by, "paused",
+                           lambda session, campaign: campaigns.pause(campaign))
+
+    @rpc
+    def resume_campaign(self, insee, campaign_id, by):
+        return self._steer(insee, campaign_id, by, "resumed",
+                           lambda session, campaign: campaigns.resume(campaign))
+
+    @rpc
+    def stop_campaign(self, insee, campaign_id, by):
+        return self._steer(insee, campaign_id, by, "stopped",
+                           lambda session, campaign: campaigns.stop(campaign, self.clock.now()))
+
+    @rpc
+    def resend_campaign(self, insee, campaign_id, by):
+        return self._steer(insee, campaign_id, by, "resent", campaigns.resend)
+
+    @rpc
+    def campaign_cap(self, insee, campaign_id):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            campaign = campaigns.campaign_of(session, insee, campaign_id)
+            return campaigns.cap_alert(campaign, MEMBER_COMMUNES[insee].name).decode("utf-8")
+
+    @rpc(sensitive_arguments=("token", "body"))
+    def operator_callback(self, token, body):
+        """A receipt, a reply or a call's end the operator posted to our callback URL."""
+        if not self.dispatcher.accepts(token):
+            raise NotFound("No such callback.")
+        try:
+            receipt = parse_receipt(body)
+        except InvalidReceipt as invalid:
+            raise Invalid({"body": [str(invalid)]}) from None
+        with self.db.transaction() as session:
+            recorded = campaigns.apply_receipt(session, receipt, self.clock.now(),
+                                               self.dispatcher.retry_delay)
+        return {"recorded": recorded}

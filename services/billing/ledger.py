@@ -577,28 +577,50 @@ def record_custom_form(session, data, now):
     extra with VAT (Art. 3, 6) on the commune's next title — the integration's year, or the
     first year after it whose title is not issued yet. The form's id names the extra, so the
     same integration is never billed twice."""
-    if not data["billable"] or session.get(Extra, data["form_id"]) is not None:
+    if not data["billable"]:
         return None
-    year = data["integrated_on"].year
-    while session.scalar(select(Document.number).where(
-            Document.insee == data["commune"], Document.year == year, Document.kind == TITLE,
-            Document.status == ISSUED).limit(1)):
-        year += 1
-    extra = Extra(
-        id=data["form_id"],
-        insee=data["commune"],
-        year=year,
-        description=(f"Intégration du formulaire « {data['title'][:200]} », formulaire hors "
-                     f"catalogue n° {data['integration_number']} (Art. 2)"),
-        quantity=Decimal(1),
-        unit_price=data["price"],
-        vat_rate=rules.NORMAL_VAT_RATE,
-        recorded_at=now,
-        recorded_by="eservices",
-    )
+    return _record_work_once(
+        session, data["form_id"], data["commune"], data["integrated_on"].year,
+        f"Intégration du formulaire « {data['title'][:200]} », formulaire hors catalogue "
+        f"n° {data['integration_number']} (Art. 2)", data["price"], now, "eservices")
+
+
+def record_campaign_cost(session, data, now):
+    """A TéléAlerte campaign's communication cost, which the commune bears (Art. 2): an extra
+    with VAT (Art. 6) on the commune's next title — the costing's year, or the first year after
+    it whose title is not issued yet. The costing's id names the extra, so the same costing is
+    never billed twice; a campaign re-sent is costed again, under another id, for the
+    difference. A cost of nothing bills nothing."""
+    if not data["amount"]:
+        return None
+    return _record_work_once(
+        session, data["cost_id"], data["commune"], data["costed_on"].year,
+        f"Communications de la campagne d'alerte « {data['headline'][:120]} » du "
+        f"{data['launched_on']:%d/%m/%Y} : {data['sms_segments']} segment(s) SMS, "
+        f"{data['voice_minutes']} minute(s) d'appel (Art. 2)", data["amount"], now, "alerting")
+
+
+def _record_work_once(session, extra_id, insee, year, description, price, now, recorded_by):
+    """An application's billable work as an extra named by ``extra_id`` (none if it exists:
+    a redelivered event bills nothing twice), on the commune's next title from ``year``."""
+    if session.get(Extra, extra_id) is not None:
+        return None
+    extra = Extra(id=extra_id, insee=insee, year=_next_title_year(session, insee, year),
+                  description=description[:300], quantity=Decimal(1), unit_price=price,
+                  vat_rate=rules.NORMAL_VAT_RATE, recorded_at=now, recorded_by=recorded_by)
     session.add(extra)
     session.flush()
     return extra
+
+
+def _next_title_year(session, insee, year):
+    """``year``, or the first year after it whose title of ``insee`` is not issued yet: where
+    an extra recorded now is billed."""
+    while session.scalar(select(Document.number).where(
+            Document.insee == insee, Document.year == year, Document.kind == TITLE,
+            Document.status == ISSUED).limit(1)):
+        year += 1
+    return year
 
 
 def extras_of(session, insee, year=None):

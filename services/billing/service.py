@@ -268,3 +268,11 @@ class BillingService(CommunsService):
         if extra is not None:
             log.info("extra.recorded", commune=extra.insee, extra_id=str(extra.id),
                      year=extra.year, source="custom_form")
+
+    @event_handler("alerting", "campaign.costed")
+    @idempotent
+    def on_campaign_costed(self, session, event):
+        extra = ledger.record_campaign_cost(session, event.data, self.clock.now())
+        if extra is not None:
+            log.info("extra.recorded", commune=extra.insee, extra_id=str(extra.id),
+                     year=extra.year, source="campaign")

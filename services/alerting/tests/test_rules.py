@@ -13,13 +13,17 @@ from services.alerting.rules import (
     MAX_ALERT_ACCOUNTS,
     ImportPlan,
     account_refusal,
-    campaign_cost,
+    channels_for,
+    communication_cost,
     e164,
     may_alert,
+    missing_variables,
+    personalised,
     placeholders,
     plan_import,
-    plan_recipients,
+    receipt_applies,
     render,
+    retries_after,
     sms_encoding,
     sms_length,
     sms_preview,
@@ -201,24 +205,52 @@ def test_who_may_be_alerted(person, alerted):
     assert may_alert(person) is alerted
 
 
-def test_each_recipient_once_per_channel():
-    anne, paul, ines = contact("anne"), contact("paul", email=None), contact("ines", phone=None)
-    refused, agent = contact("refus", consent=False), contact("agent", kind="staff", consent=None)
-    by_group = {"quartier": [anne, paul, refused], "ecoles": [paul, ines, anne],
-                "cellule": [agent, anne]}
-    assert plan_recipients(by_group, ["quartier", "ecoles", "cellule"],
-                           ["sms", "email", "voice"]) == {
-        "sms": ["anne", "paul", "agent"],
-        "email": ["anne", "ines", "agent"],
-        "voice": ["anne", "paul", "agent"],
-    }
-    assert plan_recipients(by_group, ["ecoles", "inconnu"], ["sms"]) == {"sms": ["paul", "anne"]}
-    assert plan_recipients(by_group, [], ["sms"]) == {"sms": []}
+@pytest.mark.parametrize("person, channels, expected", [
+    (contact("anne"), ["sms", "email", "voice"], ["sms", "email", "voice"]),
+    (contact("paul", email=None), ["sms", "email", "voice"], ["sms", "voice"]),
+    (contact("ines", phone=None), ["sms", "email", "voice"], ["email"]),
+    (contact("ines", phone=None), ["voice"], []),
+    (contact("refus", consent=False), ["sms", "email"], []),
+    (contact("agent", kind="staff", consent=None), ["email", "sms"], ["email", "sms"]),
+    (contact("anne"), [], []),
+])
+def test_the_channels_a_recipient_gets(person, channels, expected):
+    assert channels_for(person, channels) == expected
 
 
 def test_an_unknown_channel_is_a_bug():
     with pytest.raises(ValueError, match="fax"):
-        plan_recipients({}, [], ["fax"])
+        channels_for(contact("anne"), ["fax"])
+
+
+@pytest.mark.parametrize("current, reported, applies", [
+    ("queued", "sent", True),
+    ("sent", "delivered", True),
+    ("delivered", "sent", False),  # a "dispatched" report after the delivery
+    ("delivered", "delivered", False),  # the same receipt twice
+    ("delivered", "failed", False),
+    ("failed", "delivered", True),  # back in reach after all
+    ("sent", "failed", True),
+    ("delivered", "acknowledged", True),
+    ("sent", "acknowledged", True),
+    ("acknowledged", "delivered", False),
+])
+def test_a_receipt_never_moves_a_delivery_back(current, reported, applies):
+    assert receipt_applies(current, reported) is applies
+
+
+@pytest.mark.parametrize("permanent, attempts, retried", [
+    (False, 1, True), (False, 2, True), (False, 3, False), (True, 1, False),
+])
+def test_temporary_failures_are_tried_three_times(permanent, attempts, retried):
+    assert retries_after(permanent, attempts) is retried
+
+
+def test_a_campaign_personalises_each_message():
+    assert personalised("{{ commune }} : {{ name }}, {{ lieu }}", "Lavérune", "Anne",
+                        {"lieu": "Mosson", "commune": "ignored"}) == "Lavérune : Anne, Mosson"
+    assert missing_variables(["{{ commune }} {{ lieu }}", None, "{{ name }} {{ heure }}"],
+                             {"lieu": "x"}) == ["heure"]
 
 
 # -- CSV import ---------------------------------------------------------------------------------
@@ -335,16 +367,16 @@ def test_voice_is_billed_per_started_minute_per_call(calls, minutes):
     (2500, [45] * 400, Decimal("0.0375"), Decimal("0.085"), Decimal("127.75")),
 ])
 def test_campaign_cost(segments, calls, segment_price, minute_price, expected):
-    cost = campaign_cost(segments, calls, segment_price, minute_price)
+    cost = communication_cost(segments, voice_minutes(calls), segment_price, minute_price)
     assert cost == expected
     assert cost.as_tuple().exponent == -2
 
 
 @pytest.mark.parametrize("args, error", [
-    ((1, [], 0.045, "0.12"), TypeError),
-    ((-1, [], "0.045", "0.12"), ValueError),
-    ((0, [-5], "0.045", "0.12"), ValueError),
+    ((1, 0, 0.045, "0.12"), TypeError),
+    ((-1, 0, "0.045", "0.12"), ValueError),
+    ((0, -1, "0.045", "0.12"), ValueError),
 ])
 def test_campaign_cost_refuses(args, error):
     with pytest.raises(error):
-        campaign_cost(*args)
+        communication_cost(*args)

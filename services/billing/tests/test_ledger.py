@@ -297,6 +297,64 @@ def test_a_custom_form_integrated_after_the_title_was_issued_goes_on_the_next_ye
     assert extra.year == 2023
 
 
+def campaign_cost(number, amount="42.50", costed_on=date(2022, 5, 10), sms_segments=412,
+                  voice_minutes=35):
+    return {"cost_id": uuid.UUID(int=1000 + number), "campaign_id": uuid.UUID(int=2000),
+            "commune": LAVERUNE, "headline": "Crue de la Mosson", "launched_on": date(2022, 5, 9),
+            "costed_on": costed_on, "sms_segments": sms_segments, "voice_minutes": voice_minutes,
+            "amount": D(amount)}
+
+
+CAMPAIGN_LINE = ("Communications de la campagne d'alerte « Crue de la Mosson » du 09/05/2022 : "
+                 "412 segment(s) SMS, 35 minute(s) d'appel (Art. 2)")
+RESENT_LINE = ("Communications de la campagne d'alerte « Crue de la Mosson » du 09/05/2022 : "
+               "120 segment(s) SMS, 0 minute(s) d'appel (Art. 2)")
+
+
+@pytest.mark.parametrize(
+    ("costings", "issued_first", "recorded", "draft_year", "extra_lines", "draft_totals"),
+    [
+        pytest.param([campaign_cost(1)], False, [True], 2022,
+                     [(CAMPAIGN_LINE, "1.00", "42.50", "42.50", "0.20")],
+                     ("192.61", "8.50", "201.11"), id="a cost is a line with VAT on its draft"),
+        pytest.param([campaign_cost(1, amount="0.00")], False, [False], 2022, [],
+                     ("150.11", "0.00", "150.11"), id="a zero amount records nothing"),
+        pytest.param([campaign_cost(1), campaign_cost(1)], False, [True, False], 2022,
+                     [(CAMPAIGN_LINE, "1.00", "42.50", "42.50", "0.20")],
+                     ("192.61", "8.50", "201.11"), id="the same cost told twice is billed once"),
+        pytest.param([campaign_cost(1),
+                      campaign_cost(2, amount="12.30", sms_segments=120, voice_minutes=0)],
+                     False, [True, True], 2022,
+                     [(CAMPAIGN_LINE, "1.00", "42.50", "42.50", "0.20"),
+                      (RESENT_LINE, "1.00", "12.30", "12.30", "0.20")],
+                     ("204.91", "10.96", "215.87"), id="a re-sending is billed its difference"),
+        pytest.param([campaign_cost(1, costed_on=date(2022, 11, 3))], True, [True], 2023,
+                     [(CAMPAIGN_LINE, "1.00", "42.50", "42.50", "0.20")],
+                     ("192.61", "8.50", "201.11"),
+                     id="after the title was issued it goes on the next year"),
+    ],
+)
+def test_a_campaigns_cost_is_an_extra_with_vat_on_the_communes_next_title(
+    session, outbox, costings, issued_first, recorded, draft_year, extra_lines, draft_totals
+):
+    feed(session, agreement_facts())
+    if issued_first:
+        issue(session, outbox)
+
+    extras = [ledger.record_campaign_cost(session, data, NOW) for data in costings]
+
+    assert [extra is not None for extra in extras] == recorded
+    assert [(e.year, e.unit_price, e.vat_rate, e.recorded_by)
+            for e in ledger.extras_of(session, LAVERUNE)] == [
+        (draft_year, D(line[2]), D("0.20"), "alerting") for line in extra_lines
+    ]
+    (draft,) = [t for t in titles(session, year=draft_year) if t["status"] == "draft"]
+    assert [(line["description"], line["quantity"], line["unit_price"], line["amount"],
+             line["vat_rate"]) for line in draft["lines"] if line["application"] is None] \
+        == extra_lines
+    assert (draft["total_net"], draft["total_vat"], draft["total"]) == draft_totals
+
+
 def test_an_extra_carries_vat_at_the_normal_rate_and_its_amount(session):
     extra = ledger.extra_view(record_extra(session, quantity="1.50", unit_price="0.33"))
     assert (extra["amount"], extra["vat_rate"]) == (D("0.50"), D("0.20"))

@@ -26,11 +26,13 @@ from contracts.billing import (
 )
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.events import (
+    CAMPAIGN_COSTED,
     CONVENTION_REGISTERED,
     CONVENTION_TERMINATED,
     POPULATION_UPDATED,
     SUBSCRIPTION_CHANGED,
 )
+from servicekit import testing_bus
 from servicekit.outbox import make_envelope
 from services.billing.service import BillingService
 from services.billing.tests.support import (
@@ -315,6 +317,34 @@ def test_an_extra_makes_the_issued_title_need_a_correction_which_a_credit_note_m
     ]
     assert published[2]["data"]["credit_note"] == "2022-000002"
     assert Decimal(published[1]["data"]["total"]) == Decimal("-150.11")
+
+
+def test_a_campaigns_cost_from_alerting_is_an_extra_on_the_communes_draft_once(
+    billing, billing_rpc, suite_config
+):
+    deliver(billing, suite_config, agreement_events())
+    costed = {
+        "cost_id": uuid.uuid4(), "campaign_id": uuid.uuid4(), "commune": LAVERUNE,
+        "headline": "Crue de la Mosson", "launched_on": date(2022, 5, 9),
+        "costed_on": date(2022, 5, 10), "sms_segments": 412, "voice_minutes": 35,
+        "amount": Decimal("42.50"),
+    }
+    # Alerting's relay may publish the same costing twice (under two event ids).
+    for _ in range(2):
+        testing_bus.deliver(billing, suite_config, CAMPAIGN_COSTED, "on_campaign_costed", costed,
+                            DECIDED_AT, LAVERUNE)
+
+    (extra,) = conforms(ExtraSchema(many=True), billing_rpc.extras(LAVERUNE, 2022))
+    assert (extra["id"], extra["amount"], extra["vat_rate"]) == (
+        str(costed["cost_id"]), "42.50", "0.20")
+    assert extra["description"] == (
+        "Communications de la campagne d'alerte « Crue de la Mosson » du 09/05/2022 : "
+        "412 segment(s) SMS, 35 minute(s) d'appel (Art. 2)")
+    (draft,) = billing_rpc.titles(LAVERUNE, 2022)
+    assert (draft["total_net"], draft["total_vat"], draft["total"]) == ("192.61", "8.50",
+                                                                        "201.11")
+    assert query(suite_config, "SELECT count(*) FROM processed_events WHERE consumer = ?",
+                 "billing.on_campaign_costed") == [(2,)]
 
 
 def test_an_extra_is_read_under_its_own_commune_only(billing_rpc):
