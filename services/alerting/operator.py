@@ -5,7 +5,7 @@ The protocol modelled, from Sinch's published references:
 
 - SMS: ``POST {api}/xms/v1/{service_plan_id}/batches`` with ``Authorization: Bearer {token}``
   and a JSON batch ``{"from", "to": [E.164…], "body", "type": "mt_text", "delivery_report":
-  "per_recipient", "callback_url", "client_reference"}``; the answer (201) is the batch, whose
+  "per_recipient_final", "callback_url", "client_reference"}``; the answer (201) is the batch, whose
   ``id`` names it. One batch carries one text, so a batch of ours is sent as one operator batch
   per distinct text, and a message is named by its batch and its number:
   ``"{batch_id}:{+33…}"``. Errors are ``{"code", "text"}`` (``syntax_invalid_json``,
@@ -19,6 +19,8 @@ The protocol modelled, from Sinch's published references:
   https://developers.sinch.com/docs/sms/api-reference/sms/tag/Delivery-reports/
 - Delivery receipts: with ``delivery_report: per_recipient`` the same report is POSTed as JSON
   to the batch's ``callback_url`` (``"type": "recipient_delivery_report_sms"``), at each status;
+  with ``per_recipient_final``, which we ask for, at the final one only (half the callbacks of
+  a campaign: that it left, we know when the batch is accepted);
   replies (MO) arrive the same way as ``"type": "mo_text"`` with ``from`` and ``body``. Sinch
   retries a callback answered with a 5xx or 429, not other 4xx.
   https://developers.sinch.com/docs/sms/api-reference/sms/tag/Webhooks/
@@ -264,7 +266,7 @@ class OperatorClient(RetryingClient):
             body = {"from": self.settings.sender, "to": numbers, "body": text,
                     "type": "mt_text"}
             if callback_url:
-                body.update(delivery_report="per_recipient", callback_url=callback_url)
+                body.update(delivery_report="per_recipient_final", callback_url=callback_url)
             if client_reference:
                 body["client_reference"] = client_reference
             try:
