@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.events import CAMPAIGN_COSTED
-from services.alerting import cap, cells, recipients, rules
+from services.alerting import cap, recipients, rules
 from services.alerting.models import Campaign, Contact, ContactGroup, Delivery
 from services.alerting.operator import ACKNOWLEDGED, FAILED
 
@@ -25,6 +25,15 @@ RUNNING, PAUSED, STOPPED, COMPLETED = "running", "paused", "stopped", "completed
 SLICE = 1000
 # The scenario's texts each channel sends.
 TEMPLATES = {"sms": ("sms",), "voice": ("voice",), "email": ("email_subject", "email_body")}
+# What tells a crisis cell's members and stakeholders by SMS that it is activated.
+CELL_SCENARIO = {
+    "slug": "cellule-de-crise", "title": "Activation de la cellule de crise",
+    "event": "Cellule de crise", "category": "Safety", "severity": "Moderate",
+    "urgency": "Immediate",
+    "instruction": "Rejoignez la cellule de crise et suivez son journal sur TéléAlerte.",
+    "sms": "Mairie de {{ commune }} : cellule de crise « {{ cellule }} » activée. Rejoignez-la ; "
+           "journal sur TéléAlerte.",
+}
 CAP_SENDER = "telealerte@montpellier3m.fr"
 CAP_SENDER_NAME = "Montpellier Méditerranée Métropole – TéléAlerte"
 
@@ -36,14 +45,15 @@ def _wall_clock():
 # -- launching
 
 
-def launch(session, insee, commune_name, new, launched_by, idempotency_key, now):
-    """A running campaign with its deliveries queued; the same ``idempotency_key`` again
-    gives the campaign it launched first."""
+def launch(session, insee, commune_name, new, launched_by, idempotency_key, now, cell=None):
+    """(A running campaign with its deliveries queued, True); the same ``idempotency_key``
+    again gives (the campaign it launched first, False). ``cell``: the active crisis cell it
+    is part of."""
     if idempotency_key is not None:
         earlier = session.scalar(select(Campaign).where(
             Campaign.commune == insee, Campaign.idempotency_key == idempotency_key))
         if earlier is not None:
-            return earlier
+            return earlier, False
     definition = recipients.scenario_definition(session, insee, new["scenario"])
     if definition is None:
         raise Invalid({"scenario": [f"No scenario {new['scenario']!r} in the library nor the "
@@ -58,32 +68,54 @@ def launch(session, insee, commune_name, new, launched_by, idempotency_key, now)
         new["variables"])
     if missing:
         raise Invalid({"variables": [f"The scenario needs a value for {', '.join(missing)}."]})
-    cell = None
-    if new["cell_id"] is not None:
-        cell = cells.cell_of(session, insee, new["cell_id"])
-        if cell.closed_at is not None:
-            raise Conflict("The crisis cell is closed: a campaign is launched from an active "
-                           "one.")
-    campaign = Campaign(
-        id=uuid.uuid4(), commune=insee, scenario=definition["slug"], definition=definition,
-        variables=dict(new["variables"]), headline=new["headline"] or definition["title"],
-        area=new["area"] or commune_name, cap_status=new["status"],
-        groups=list(dict.fromkeys(new["groups"])), channels=channels,
-        cell_id=cell.id if cell else None, status=RUNNING, round=1, recipients=0,
-        sms_segments=0, voice_minutes=0, billed_segments=0, billed_minutes=0,
-        idempotency_key=idempotency_key, launched_at=now, launched_by=launched_by)
+    if cell is not None and cell.closed_at is not None:
+        raise Conflict("The crisis cell is closed: a campaign is launched from an active one.")
+    campaign = _campaign(
+        insee, definition, dict(new["variables"]), new["headline"] or definition["title"],
+        new["area"] or commune_name, new["status"], list(dict.fromkeys(new["groups"])),
+        channels, cell, launched_by, now, idempotency_key)
     session.add(campaign)
     session.flush()
     campaign.recipients = _queue_deliveries(session, campaign)
     if not campaign.recipients:
         raise Invalid({"groups": ["Nobody in these groups may be alerted on these channels."]})
-    if cell is not None:
-        cells.record(session, cell, {
-            "kind": "message",
-            "text": f"Campagne « {campaign.headline} » lancée vers {campaign.recipients} "
-                    f"destinataire(s) : {', '.join(channels)}"}, launched_by, now)
     session.flush()
-    return campaign
+    return campaign, True
+
+
+def alert_cell(session, cell, commune_name, accounts, stakeholders, groups, activated_by,
+               now):
+    """The SMS telling a crisis cell's members (alert ``accounts``) and its ``stakeholders``
+    (contacts of ``groups``) that it is activated: a campaign of the cell, sent, tracked and
+    costed as any. How many people it texts."""
+    people = ([("account", account) for account in accounts if account.phone]
+              + [("contact", contact) for contact in stakeholders if contact.phone])
+    if not people:
+        return 0
+    campaign = _campaign(cell.commune, CELL_SCENARIO, {"cellule": cell.title},
+                         f"Cellule de crise : {cell.title}"[:200], commune_name, "Actual",
+                         list(groups), ["sms"], cell, activated_by, now)
+    campaign.recipients = len(people)
+    session.add(campaign)
+    session.flush()
+    queued_at = _wall_clock()
+    session.execute(insert(Delivery), [{
+        "campaign_id": campaign.id, "channel": "sms", "recipient_kind": kind,
+        "recipient_id": person.id, "name": person.name, "address": person.phone,
+        "status": rules.QUEUED, "attempts": 0, "round": 1, "next_attempt_at": queued_at,
+    } for kind, person in people])
+    return len(people)
+
+
+def _campaign(insee, definition, variables, headline, area, cap_status, groups, channels, cell,
+              launched_by, now, idempotency_key=None):
+    return Campaign(
+        id=uuid.uuid4(), commune=insee, scenario=definition["slug"], definition=definition,
+        variables=variables, headline=headline, area=area, cap_status=cap_status,
+        groups=groups, channels=channels, cell_id=cell.id if cell else None, status=RUNNING,
+        round=1, recipients=0, sms_segments=0, voice_minutes=0, billed_segments=0,
+        billed_minutes=0, idempotency_key=idempotency_key, launched_at=now,
+        launched_by=launched_by)
 
 
 def _queue_deliveries(session, campaign):

@@ -1,6 +1,7 @@
 """Crisis cells, on the caller's session: activated with their members — the commune's alert
 accounts — and the stakeholders of the groups named (emergency services…) told first, by
-e-mail in the same transaction; a log of decisions and messages; a closing with its summary."""
+e-mail in the same transaction and by SMS (a campaign of the cell, sent and tracked as any);
+a log of decisions and messages; a closing with its summary."""
 
 import uuid
 
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from contracts.errors import Conflict, Invalid, NotFound
 from servicekit.mail import Notice
-from services.alerting import recipients
+from services.alerting import campaigns, recipients
 from services.alerting.models import CellLogEntry, Contact, ContactGroup, CrisisCell
 
 
@@ -24,7 +25,7 @@ def activation_notice(commune_name, cell):
 
 def activate(session, postbox, insee, commune_name, new, activated_by, now):
     """One active cell per commune at a time; its members and stakeholders are e-mailed at
-    once (through the postbox: sent once this commits)."""
+    once (through the postbox: sent once this commits) and sent an SMS, those with a phone."""
     if session.scalar(select(CrisisCell.id).where(CrisisCell.commune == insee,
                                                   CrisisCell.closed_at.is_(None))):
         raise Conflict("A crisis cell of the commune is active: close it first.")
@@ -43,23 +44,27 @@ def activate(session, postbox, insee, commune_name, new, activated_by, now):
     session.flush()
     _log(session, cell, "activation", activated_by, f"Activation : {cell.title}", now)
     notice = activation_notice(commune_name, cell)
-    for address in sorted({a.email for a in accounts} | set(stakeholders)):
+    for address in sorted({a.email for a in accounts}
+                          | {c.email for c in stakeholders if c.email}):
         postbox.add(session, address, notice.subject, notice.text)
+    texted = campaigns.alert_cell(session, cell, commune_name, accounts, stakeholders,
+                                  new["stakeholder_groups"], activated_by, now)
     _log(session, cell, "notified", None,
-         f"{len(accounts)} membre(s) et {len(stakeholders)} acteur(s) prévenus par courriel",
-         now)
+         f"{len(accounts)} membre(s) et {len(stakeholders)} acteur(s) prévenus par courriel"
+         + (f", {texted} par SMS" if texted else ""), now)
     session.flush()
     return cell
 
 
 def _stakeholders(session, insee, groups):
-    """The addresses of the alertable contacts of ``groups``."""
+    """The alertable contacts of ``groups``, each once."""
     if not groups:
         return []
-    contacts = session.scalars(
-        select(Contact).join(ContactGroup, ContactGroup.contact_id == Contact.id)
-        .where(ContactGroup.commune == insee, ContactGroup.name.in_(groups))).all()
-    return sorted({c.email for c in contacts if c.email and recipients.alertable(c)})
+    members = select(ContactGroup.contact_id).where(ContactGroup.commune == insee,
+                                                    ContactGroup.name.in_(groups))
+    contacts = session.scalars(select(Contact).where(Contact.id.in_(members))
+                               .order_by(Contact.external_id)).all()
+    return [c for c in contacts if recipients.alertable(c)]
 
 
 def cell_of(session, insee, cell_id):

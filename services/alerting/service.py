@@ -184,8 +184,17 @@ class AlertingService(FollowsSubscriptions, CommunsService):
         new = load(NewCampaignSchema(), new)
         with self.db.transaction() as session:
             self.require_subscribed(session, insee)
-            campaign = campaigns.launch(session, insee, MEMBER_COMMUNES[insee].name, new,
-                                        launched_by, idempotency_key, self.clock.now())
+            cell = (cells.cell_of(session, insee, new["cell_id"]) if new["cell_id"] is not None
+                    else None)
+            campaign, launched = campaigns.launch(
+                session, insee, MEMBER_COMMUNES[insee].name, new, launched_by, idempotency_key,
+                self.clock.now(), cell)
+            if launched and cell is not None:
+                cells.record(session, cell, {
+                    "kind": "message",
+                    "text": f"Campagne « {campaign.headline} » lancée vers "
+                            f"{campaign.recipients} destinataire(s) : "
+                            f"{', '.join(campaign.channels)}"}, launched_by, self.clock.now())
             log.info("campaign.launched", commune=insee, campaign_id=str(campaign.id),
                      recipients=campaign.recipients, channels=campaign.channels)
             return self._campaign_answer(session, campaign)

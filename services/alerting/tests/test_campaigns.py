@@ -301,3 +301,30 @@ def test_the_callback_token_is_the_configured_one_or_derived_from_the_operators(
     assert callback_token("api token") == callback_token("api token")
     assert callback_token("api token") != callback_token("another")
     assert len(callback_token("api token")) == 32
+
+
+def test_a_crisis_cell_texts_its_members_and_stakeholders_and_logs_its_campaigns(
+        laverune, rpc, operator_server):
+    rpc.create_account(LAVERUNE, {"name": "Maire", "email": "maire@laverune.fr",
+                                  "phone": "06 12 34 56 10"}, "admin")
+    rpc.create_account(LAVERUNE, {"name": "DGS", "email": "dgs@laverune.fr"}, "admin")
+
+    cell = rpc.activate_cell(LAVERUNE, {"title": "Crue de la Mosson",
+                                        "stakeholder_groups": ["ecole"]}, "agent-1")
+
+    (alert,) = rpc.campaigns(LAVERUNE)
+    assert (alert["cell_id"], alert["scenario"], alert["recipients"]) == (
+        cell["id"], "cellule-de-crise", 3)  # the mayor; Paul and the on-call agent, at school
+    wait_for_campaign(rpc, alert["id"])
+    texts = operator_server.messages(channel="sms")
+    assert sorted(m["to"] for m in texts) == ["+33612345602", "+33612345605", "+33612345610"]
+    assert "cellule de crise « Crue de la Mosson » activée" in texts[0]["text"]
+
+    launched = rpc.launch_campaign(LAVERUNE, {**FLOOD, "cell_id": cell["id"]}, "agent-1")
+    assert launched["cell_id"] == cell["id"]
+    log = rpc.crisis_cell(LAVERUNE, cell["id"])["log"]
+    assert log[1]["text"].endswith("prévenus par courriel, 3 par SMS")
+    assert log[-1]["text"].startswith("Campagne « Risque d'inondation » lancée vers 4")
+    rpc.close_cell(LAVERUNE, cell["id"], {"summary": "Décrue."}, "agent-1")
+    with pytest.raises(Conflict, match="closed"):
+        rpc.launch_campaign(LAVERUNE, {**FLOOD, "cell_id": cell["id"]}, "agent-1")
