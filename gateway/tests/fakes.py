@@ -604,6 +604,30 @@ def participation_answers():
 
 CONTACT_ID = str(uuid.UUID(int=28))
 CELL_ID = str(uuid.UUID(int=30))
+CAMPAIGN_ID = str(uuid.UUID(int=31))
+OPERATOR_TOKEN = "s3cr3t-operator-token"
+NEW_CAMPAIGN = {"scenario": "inondation", "groups": ["ecoles"], "channels": ["sms", "email"]}
+CAP_DOCUMENT = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
+                f"<identifier>{CAMPAIGN_ID}</identifier><status>Actual</status></alert>")
+
+
+def campaign(status="running", **changes):
+    """A campaign of Lavérune in its wire form (CampaignSchema)."""
+    counts = {"queued": 1, "sent": 0, "delivered": 1, "failed": 0, "acknowledged": 0,
+              "total": 2}
+    return {"id": CAMPAIGN_ID, "commune": LAVERUNE, "scenario": "inondation",
+            "headline": "Inondation", "status": status, "cap_status": "Actual",
+            "groups": ["ecoles"], "channels": ["sms", "email"], "area": "Lavérune",
+            "cell_id": None, "recipients": 1, "round": 1,
+            "counts": {"sms": {**counts, "total": 1, "queued": 0},
+                       "email": {**counts, "total": 1, "delivered": 0}},
+            "totals": counts, "sms_preview": {"encoding": "GSM-7", "length": 4, "segments": 1},
+            "sms_segments": 1, "voice_minutes": 0, "cost": "0.05",
+            "launched_at": "2026-11-27T10:00:00+00:00", "launched_by": AGENT_ID,
+            "completed_at": "2026-11-27T10:05:00+00:00" if status == "completed" else None,
+            "stopped_at": "2026-11-27T10:05:00+00:00" if status == "stopped" else None,
+            **changes}
 
 
 def alerting_answers():
@@ -623,6 +647,10 @@ def alerting_answers():
     cell = {"id": CELL_ID, "commune": LAVERUNE, "title": "Crue", "scenario": None,
             "status": "active", "activated_at": "2026-11-27T10:00:00+00:00",
             "closed_at": None, "members": [], "stakeholders_notified": 0, "log": []}
+    delivery = {"recipient_id": CONTACT_ID, "recipient_kind": "contact", "name": "Ada Martin",
+                "channel": "sms", "status": "delivered", "attempts": 1, "round": 1,
+                "sent_at": "2026-11-27T10:00:01+00:00",
+                "settled_at": "2026-11-27T10:00:05+00:00", "last_error": None, "reply": None}
     return {
         "create_account": lambda insee, new, by: account,
         "accounts": lambda insee: [account],
@@ -638,4 +666,16 @@ def alerting_answers():
         "crisis_cell": lambda insee, cell_id: cell,
         "log_to_cell": lambda insee, cell_id, entry, by: cell,
         "close_cell": lambda insee, cell_id, closing, by: {**cell, "status": "closed"},
+        "launch_campaign": lambda insee, new, launched_by, idempotency_key=None: campaign(),
+        "campaigns": lambda insee: [campaign()],
+        # Completed, so that a campaign's event stream ends after its first state.
+        "campaign": lambda insee, campaign_id: campaign("completed"),
+        "campaign_deliveries": lambda insee, campaign_id, query: {
+            "total_count": 1, "results": [delivery]},
+        "pause_campaign": lambda insee, campaign_id, by: campaign("paused"),
+        "resume_campaign": lambda insee, campaign_id, by: campaign(),
+        "stop_campaign": lambda insee, campaign_id, by: campaign("stopped"),
+        "resend_campaign": lambda insee, campaign_id, by: campaign(round=2),
+        "campaign_cap": lambda insee, campaign_id: CAP_DOCUMENT,
+        "operator_callback": lambda token, body: {"recorded": True},
     }

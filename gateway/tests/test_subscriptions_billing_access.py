@@ -16,6 +16,7 @@ from gateway.tests.fakes import (
     ACT_ID,
     AGENDA_ID,
     BRANDING,
+    CAMPAIGN_ID,
     CELL_ID,
     CERTIFICATE_ID,
     CITIZEN_REQUEST_ID,
@@ -30,6 +31,7 @@ from gateway.tests.fakes import (
     NEW_ACT,
     NEW_AWARD,
     NEW_BATCH,
+    NEW_CAMPAIGN,
     NEW_CONSULTATION,
     NEW_CONVENTION,
     NEW_CUSTOM_FORM,
@@ -37,6 +39,7 @@ from gateway.tests.fakes import (
     NEW_EXTRA,
     NEW_PROCESS,
     NEW_REQUEST,
+    OPERATOR_TOKEN,
     PROCESS_ID,
     PROPOSAL_ID,
     QUESTION_ID,
@@ -88,6 +91,7 @@ PROCESS = f"/api/v1/participation/processes/{PROCESS_ID}"
 PROPOSAL = f"{PROCESS}/proposals/{PROPOSAL_ID}"
 COMMUNE_PROCESS = f"/api/v1/communes/{{insee}}/participation/processes/{PROCESS_ID}"
 ALERTING = "/api/v1/communes/{insee}/alerting"
+CAMPAIGN = f"{ALERTING}/campaigns/{CAMPAIGN_ID}"
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -357,6 +361,22 @@ CALLS = [
          ADMIN_OR_AGENT, 201, json={"kind": "decision", "text": "Évacuation"}),
     Call("POST", f"{ALERTING}/crisis-cells/{CELL_ID}/closure", "alerting", "close_cell",
          ADMIN_OR_AGENT, json={"summary": "Décrue."}),
+    Call("POST", f"{ALERTING}/campaigns", "alerting", "launch_campaign", ADMIN_OR_AGENT, 201,
+         json=NEW_CAMPAIGN),
+    Call("GET", f"{ALERTING}/campaigns", "alerting", "campaigns", ADMIN_OR_AGENT),
+    Call("GET", CAMPAIGN, "alerting", "campaign", ADMIN_OR_AGENT),
+    Call("GET", f"{CAMPAIGN}/deliveries", "alerting", "campaign_deliveries", ADMIN_OR_AGENT,
+         params={"channel": "sms", "status": "failed"}),
+    Call("POST", f"{CAMPAIGN}/pause", "alerting", "pause_campaign", ADMIN_OR_AGENT),
+    Call("POST", f"{CAMPAIGN}/resume", "alerting", "resume_campaign", ADMIN_OR_AGENT),
+    Call("POST", f"{CAMPAIGN}/stop", "alerting", "stop_campaign", ADMIN_OR_AGENT),
+    Call("POST", f"{CAMPAIGN}/resend", "alerting", "resend_campaign", ADMIN_OR_AGENT),
+    Call("GET", f"{CAMPAIGN}/cap.xml", "alerting", "campaign_cap", ADMIN_OR_AGENT),
+    # The fake's campaign is completed: its stream is one state and its end, one call.
+    Call("GET", f"{CAMPAIGN}/events", "alerting", "campaign", ADMIN_OR_AGENT),
+    Call("POST", f"/api/v1/alerting/operator-callbacks/{OPERATOR_TOKEN}", "alerting",
+         "operator_callback", PUBLIC,
+         json={"type": "delivery_report_sms", "batch_id": "01H", "status": "Delivered"}),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -397,7 +417,8 @@ def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_e
                .replace("buyers/commune", "buyers/{kind}")
                .replace(PROCESS_ID, "{process_id}").replace(PROPOSAL_ID, "{proposal_id}")
                .replace(COMMENT_ID, "{comment_id}").replace(CONTACT_ID, "{contact_id}")
-               .replace(CELL_ID, "{cell_id}"))
+               .replace(CELL_ID, "{cell_id}").replace(CAMPAIGN_ID, "{campaign_id}")
+               .replace(OPERATOR_TOKEN, "{token}"))
               for call in CALLS}
     assert tabled == declared
 
