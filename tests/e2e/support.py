@@ -58,16 +58,17 @@ def signed_up(api, smtp_server, path, person):
     return api.as_user(person["email"], person["password"])
 
 
-def start_suite(api, start_services, smtp_server, web_config_port, extra_subscriptions=()):
+def start_suite(api, start_services, smtp_server, web_config_port, extra_subscriptions=(),
+                **config):
     """Every service and the gateway, mail going to ``smtp_server``, the reference convention
     registered with ``extra_subscriptions`` ((insee, application) pairs) added; returns a
-    Metropole admin's client and the runner."""
+    Metropole admin's client and the runner. ``config`` adds to the suite's config."""
     from conftest import ADMIN_PASSWORD, ADMIN_USERNAME
     from servicekit.cli import RUNNABLE, service_class
 
     runner = start_services(*(service_class(name) for name in RUNNABLE),
                             **smtp_server.mail_config(), POSTBOX_POLL_INTERVAL=0.2,
-                            PUBLIC_URL=f"http://127.0.0.1:{web_config_port}")
+                            PUBLIC_URL=f"http://127.0.0.1:{web_config_port}", **config)
     admin = api.as_user(ADMIN_USERNAME, ADMIN_PASSWORD)
     convention = demo.convention_from(
         json.loads(demo.CONVENTION_FILE.read_text(encoding="utf-8")))
