@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.events import CAMPAIGN_COSTED
+from servicekit.clock import LEGAL_TIME_ZONE
 from services.alerting import cap, recipients, rules
 from services.alerting.models import Campaign, Contact, ContactGroup, Delivery
 from services.alerting.operator import ACKNOWLEDGED, FAILED
@@ -385,7 +386,8 @@ def settle(session, outbox, prices, now, today):
                                                              campaign.voice_minutes)
         outbox.add(session, CAMPAIGN_COSTED, {
             "cost_id": uuid.uuid4(), "campaign_id": campaign.id, "commune": campaign.commune,
-            "headline": campaign.headline, "launched_on": campaign.launched_at.date(),
+            "headline": campaign.headline,
+            "launched_on": campaign.launched_at.astimezone(LEGAL_TIME_ZONE).date(),
             "costed_on": today, "sms_segments": segments, "voice_minutes": minutes,
             "amount": amount,
         }, now, commune=campaign.commune)

@@ -24,7 +24,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import bindparam, case, func, select, update
 
 from contracts.communes import MEMBER_COMMUNES
-from servicekit.clock import ClockProvider
+from servicekit.clock import LEGAL_TIME_ZONE, ClockProvider
 from servicekit.config import public_url
 from servicekit.database import Database
 from servicekit.logging import get_logger
@@ -349,7 +349,7 @@ class SettlingRelay(Relay):
         now = self.clock.now()
         with self.access.transaction() as session:
             costed = campaigns.settle(session, self.outbox, self.settings.prices, now,
-                                      now.date())
+                                      now.astimezone(LEGAL_TIME_ZONE).date())
         for campaign, amount in costed:
             log.info("campaign.costed", commune=campaign.commune,
                      campaign_id=str(campaign.id), amount=str(amount))
