@@ -19,7 +19,9 @@ address).
 import smtplib
 import ssl
 from contextlib import contextmanager
+from email.header import Header
 from email.message import EmailMessage
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from typing import NamedTuple
 
@@ -131,23 +133,43 @@ class Connection:
         self._mailer = mailer
         self._smtp = smtp
         self._broken = None
+        self._envelope_sender = _envelope_sender(mailer.sender)
+        self._domain = _domain(mailer.sender)
 
     def send(self, recipient, subject, text, html=None, headers=None):
         return self.send_message(_message(recipient, subject, text, html, headers))
 
+    def send_plain(self, recipient, subject, text, headers=None):
+        """``send`` of a plain-text message to one bare address, built with the standard
+        library's older (compat32) MIME classes: several times cheaper in CPU than
+        ``EmailMessage``'s header parsing, which is what bounds an alert campaign's
+        thousands of messages."""
+        message = MIMEText(text, "plain", "utf-8")
+        message["From"] = self._mailer.sender
+        message["To"] = recipient
+        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = make_msgid(domain=self._domain)
+        for name, value in (headers or {}).items():
+            message[name] = value
+        return self._send(message, [recipient])
+
     def send_message(self, message):
         mailer = self._mailer
-        if self._broken is not None:
-            raise self._broken
         if message["From"] is None:
             message["From"] = mailer.sender
         if message["Date"] is None:
             message["Date"] = formatdate(localtime=True)
         if message["Message-ID"] is None:
-            message["Message-ID"] = make_msgid(domain=_domain(mailer.sender))
-        recipients = [address.addr_spec for address in message["To"].addresses]
+            message["Message-ID"] = make_msgid(domain=self._domain)
+        return self._send(message, [address.addr_spec for address in message["To"].addresses])
+
+    def _send(self, message, recipients):
+        mailer = self._mailer
+        if self._broken is not None:
+            raise self._broken
         try:
-            refused = self._smtp.send_message(message, from_addr=_envelope_sender(mailer.sender),
+            refused = self._smtp.send_message(message, from_addr=self._envelope_sender,
                                               to_addrs=recipients)
         except smtplib.SMTPServerDisconnected as error:
             self._broken = mailer._unreachable(error)

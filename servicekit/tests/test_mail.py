@@ -65,6 +65,23 @@ def test_one_connection_sends_a_batch_each_message_on_its_own(smtp_server):
                                                                              outcomes[2]]
 
 
+def test_a_plain_message_of_a_batch_reads_as_any_other(smtp_server):
+    mailer = Mailer.from_config(smtp_server.mail_config())
+    with mailer.connection() as connection:
+        message_id = connection.send_plain("ada@laverune.fr", "Alerte inondation – Lavérune",
+                                           "Bonjour Ada,\nmontez à l'étage.",
+                                           headers={"Auto-Submitted": "auto-generated"})
+
+    (mail,) = smtp_server.messages
+    assert mail.mail_from == "convocations@communs.test"
+    assert mail.rcpt_tos == ("ada@laverune.fr",)
+    assert mail.message["Subject"] == "Alerte inondation – Lavérune"
+    assert (mail.message["Message-ID"], mail.message["From"]) == (message_id, TEST_SENDER)
+    assert mail.message["Auto-Submitted"] == "auto-generated"
+    assert mail.text == "Bonjour Ada,\nmontez à l'étage.\n" or mail.text == (
+        "Bonjour Ada,\nmontez à l'étage.")
+
+
 def test_a_connection_to_no_server_is_an_error_worth_retrying():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

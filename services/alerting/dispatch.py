@@ -235,9 +235,9 @@ class ChannelRelay(Relay):
             with mailer.connection() as connection:
                 for row in batch:
                     try:
-                        connection.send(row.address, self._text(row, "email_subject"),
-                                        self._text(row, "email_body"),
-                                        headers={"Auto-Submitted": "auto-generated"})
+                        connection.send_plain(row.address, self._text(row, "email_subject"),
+                                              self._text(row, "email_body"),
+                                              headers={"Auto-Submitted": "auto-generated"})
                         outcomes.append((row, None))
                     except MailError as error:
                         outcomes.append((row, error))
@@ -247,23 +247,35 @@ class ChannelRelay(Relay):
         self._record_mail(outcomes)
 
     def _record_mail(self, outcomes):
+        """Each message's outcome, in one statement per kind: delivered, tried again later,
+        failed."""
         if not outcomes:
             return
         now = _now()
+        table = Delivery.__table__
+        by_outcome = {}
+        for row, error in outcomes:
+            if error is None:
+                outcome = rules.DELIVERED
+            elif rules.retries_after(error.permanent, row.attempts + 1):
+                outcome = rules.QUEUED
+            else:
+                outcome = rules.FAILED
+            by_outcome.setdefault(outcome, []).append({
+                "delivery_id": row.id, "tried": row.attempts + 1,
+                "error": error.detail[:500] if error is not None else None})
         with self.access.transaction() as session:
-            for row, error in outcomes:
-                attempts = row.attempts + 1
-                if error is None:
-                    values = {"status": rules.DELIVERED, "sent_at": now, "settled_at": now}
-                elif rules.retries_after(error.permanent, attempts):
+            for outcome, rows in by_outcome.items():
+                values = {"status": outcome, "settled_at": now}
+                if outcome == rules.QUEUED:
                     values = {"next_attempt_at": now + self.settings.retry_delay}
-                else:
-                    values = {"status": rules.FAILED, "settled_at": now}
-                if error is not None:
-                    values["last_error"] = error.detail[:500]
-                session.execute(update(Delivery).where(Delivery.id == row.id,
-                                                       Delivery.status == rules.QUEUED)
-                                .values(attempts=attempts, **values))
+                elif outcome == rules.DELIVERED:
+                    values["sent_at"] = now
+                session.connection().execute(
+                    update(table).where(table.c.id == bindparam("delivery_id"),
+                                        table.c.status == rules.QUEUED)
+                    .values(attempts=bindparam("tried"), last_error=bindparam("error"),
+                            **values), rows)
 
     # -- what did not leave
 
