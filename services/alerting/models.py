@@ -152,6 +152,8 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "recipient_id", "channel"),
         Index("deliveries_due", "status", "channel", "next_attempt_at"),
         Index("deliveries_counts", "campaign_id", "channel", "status"),
+        # The messages still waiting for their receipt, oldest first.
+        Index("deliveries_unanswered", "status", "channel", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

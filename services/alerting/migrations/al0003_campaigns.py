@@ -74,6 +74,7 @@ def upgrade():
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('deliveries_counts', ['campaign_id', 'channel', 'status'], unique=False)
         batch_op.create_index('deliveries_due', ['status', 'channel', 'next_attempt_at'], unique=False)
+        batch_op.create_index('deliveries_unanswered', ['status', 'channel', 'sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_operator_id'), ['operator_id'], unique=False)
 
 
@@ -81,6 +82,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_operator_id'))
+        batch_op.drop_index('deliveries_unanswered')
         batch_op.drop_index('deliveries_due')
         batch_op.drop_index('deliveries_counts')
 
