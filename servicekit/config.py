@@ -43,7 +43,7 @@
 | ``COMMUNS_OPERATOR_CALLBACK_URL`` | the gateway's ``/api/v1/alerting/operator-callbacks`` | where the operator posts delivery receipts, replies and calls' ends; a secret token is added to its path |
 | ``COMMUNS_OPERATOR_CALLBACK_TOKEN`` | derived from the API token | that secret; every alerting replica must agree on it |
 | ``COMMUNS_ALERTING_RETRY_SECONDS`` | ``300`` | the wait before a message that failed for a while (out of reach, busy, no answer) is tried again, three tries in all |
-| ``COMMUNS_ALERTING_RECEIPT_WAIT`` | ``120`` | seconds without a receipt after which alerting reads an SMS's status from the operator |
+| ``COMMUNS_ALERTING_RECEIPT_WAIT`` | ``600`` | seconds without a receipt after which alerting reads an SMS's status from the operator |
 | ``COMMUNS_ALERTING_DISPATCH_INTERVAL`` | ``1`` | seconds between the dispatcher's rounds when nothing wakes it |
 | ``COMMUNS_OPERATOR_TIMEOUT`` | ``10`` | seconds alerting waits for an operator's answer |
 | ``COMMUNS_OPERATOR_SMS_SEGMENT_PRICE`` | ``0.045`` | euros per SMS segment (160 GSM characters, 70 otherwise; 153 and 67 once split), a decimal |
@@ -225,7 +225,7 @@ def from_environment(environ=None):
         "OPERATOR_CALLBACK_URL": environ.get("COMMUNS_OPERATOR_CALLBACK_URL") or None,
         "OPERATOR_CALLBACK_TOKEN": environ.get("COMMUNS_OPERATOR_CALLBACK_TOKEN") or None,
         "ALERTING_RETRY_SECONDS": float(environ.get("COMMUNS_ALERTING_RETRY_SECONDS") or 300),
-        "ALERTING_RECEIPT_WAIT": float(environ.get("COMMUNS_ALERTING_RECEIPT_WAIT") or 120),
+        "ALERTING_RECEIPT_WAIT": float(environ.get("COMMUNS_ALERTING_RECEIPT_WAIT") or 600),
         "ALERTING_DISPATCH_INTERVAL": float(
             environ.get("COMMUNS_ALERTING_DISPATCH_INTERVAL") or 1),
         "OPERATOR_TIMEOUT": float(environ.get("COMMUNS_OPERATOR_TIMEOUT") or 10),

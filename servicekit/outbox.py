@@ -70,10 +70,12 @@ class OutboxWriter:
     def __init__(self, producer, correlation_id_of):
         self._producer = producer
         self._correlation_id_of = correlation_id_of
+        self.added = False
 
     def add(self, session, event_type, data, occurred_at, commune=None):
         if event_type.producer != self._producer:
             raise ValueError(f"{event_type.name} is produced by {event_type.producer}")
+        self.added = True
         correlation_id = self._correlation_id_of()
         envelope = make_envelope(event_type, data, occurred_at, commune, correlation_id)
         now = datetime.now(UTC)
@@ -213,6 +215,7 @@ class Outbox(providers.RelayProvider):
     def setup(self):
         from contracts.events import EVENT_TYPES
 
+        super().setup()
         self._database = sibling(self.container, Database)
         self._topology = EVENT_TYPES
 
@@ -225,7 +228,7 @@ class Outbox(providers.RelayProvider):
             self.container.config.get("OUTBOX_POLL_INTERVAL", self.poll_interval),
         )
 
-    def get_dependency(self, worker_ctx):
+    def make_writer(self, worker_ctx):
         return OutboxWriter(self.container.service_name,
                             lambda: worker_ctx.data.get(CORRELATION_ID))
 

@@ -58,9 +58,11 @@ class PostboxWriter:
 
     def __init__(self, correlation_id_of):
         self._correlation_id_of = correlation_id_of
+        self.added = False
 
     def add(self, session, to, subject, text, headers=None):
         """Queue a plain-text message to ``to``; returns its id."""
+        self.added = True
         mail_id = uuid.uuid4()
         now = datetime.now(UTC)
         session.execute(
@@ -173,6 +175,7 @@ class Postbox(providers.RelayProvider):
         self.poll_interval = poll_interval
 
     def setup(self):
+        super().setup()
         self._database = sibling(self.container, Database)
 
     def make_relay(self):
@@ -182,7 +185,7 @@ class Postbox(providers.RelayProvider):
             self.container.config.get("POSTBOX_POLL_INTERVAL", self.poll_interval),
         )
 
-    def get_dependency(self, worker_ctx):
+    def make_writer(self, worker_ctx):
         return PostboxWriter(lambda: worker_ctx.data.get(CORRELATION_ID))
 
     def writer_outside_workers(self):

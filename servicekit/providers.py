@@ -49,13 +49,26 @@ class Relay(abc.ABC):
 
 class RelayProvider(DependencyProvider, metaclass=abc.ABCMeta):
     """Runs the ``Relay`` that ``make_relay`` builds for the service, and wakes it after each
-    worker whose transactions committed what it relays."""
+    worker that gave its writer something to relay (and did not fail): under a load of
+    workers that write nothing for it (an alert campaign's thousands of receipts), the relay
+    keeps to its poll."""
 
     relay = None
+
+    def setup(self):
+        self._writers = {}
 
     @abc.abstractmethod
     def make_relay(self):
         """The service's ``Relay``, built when the container starts."""
+
+    @abc.abstractmethod
+    def make_writer(self, worker_ctx):
+        """What a worker sees: an object whose ``add`` sets its ``added``."""
+
+    def get_dependency(self, worker_ctx):
+        writer = self._writers[worker_ctx] = self.make_writer(worker_ctx)
+        return writer
 
     def start(self):
         self.relay = self.make_relay()
@@ -71,5 +84,6 @@ class RelayProvider(DependencyProvider, metaclass=abc.ABCMeta):
     kill = stop
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        if exc_info is None and self.relay is not None:
+        writer = self._writers.pop(worker_ctx, None)
+        if exc_info is None and self.relay is not None and getattr(writer, "added", False):
             self.relay.wake()

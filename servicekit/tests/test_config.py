@@ -59,7 +59,7 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "OPERATOR_CALLBACK_URL": None,
         "OPERATOR_CALLBACK_TOKEN": None,
         "ALERTING_RETRY_SECONDS": 300.0,
-        "ALERTING_RECEIPT_WAIT": 120.0,
+        "ALERTING_RECEIPT_WAIT": 600.0,
         "ALERTING_DISPATCH_INTERVAL": 1.0,
         "OPERATOR_TIMEOUT": 10.0,
         "OPERATOR_SMS_SEGMENT_PRICE": "0.045",

@@ -43,7 +43,8 @@ BATCH = {"sms": 1000, "email": 200, "voice": 20}
 BATCHES_PER_ROUND = 20
 CALLBACKS_PATH = "/api/v1/alerting/operator-callbacks"
 CALL_GIVE_UP = timedelta(hours=1)
-LATE_RECEIPTS_PER_ROUND = 100
+# Reading statuses is the fallback of lost callbacks, not a second channel: a few per round.
+LATE_RECEIPTS_PER_ROUND = 20
 MAX_API_BACKOFF = 60
 
 
@@ -68,7 +69,7 @@ class DispatchSettings:
         return cls(
             callback_url=f"{base.rstrip('/')}/{token}", callback_token=token,
             retry_delay=timedelta(seconds=float(config.get("ALERTING_RETRY_SECONDS", 300))),
-            receipt_wait=timedelta(seconds=float(config.get("ALERTING_RECEIPT_WAIT", 120))),
+            receipt_wait=timedelta(seconds=float(config.get("ALERTING_RECEIPT_WAIT", 600))),
             interval=float(config.get("ALERTING_DISPATCH_INTERVAL", 1.0)),
             segment_price=Decimal(str(config.get("OPERATOR_SMS_SEGMENT_PRICE") or "0.045")),
             minute_price=Decimal(str(config.get("OPERATOR_VOICE_MINUTE_PRICE") or "0.12")),
@@ -369,10 +370,15 @@ class SettlingRelay(Relay):
             self.wake_outbox()
 
 
+# The entrypoints that queue deliveries: once they committed, the relays run at once.
+QUEUEING = frozenset(("launch_campaign", "resume_campaign", "resend_campaign", "activate_cell"))
+
+
 class Dispatcher(DependencyProvider):
     """``dispatcher = Dispatcher()`` beside ``db``, ``outbox`` and ``clock``: runs the relays
-    and gives workers the ``DispatchSettings``. A worker that committed new deliveries (a
-    launch, a resumption, a re-sending) wakes them."""
+    and gives workers the ``DispatchSettings``. A worker that queued deliveries (a launch, a
+    resumption, a re-sending, a crisis cell) wakes them; the others (thousands of receipts)
+    leave them to their poll."""
 
     def setup(self):
         self.settings = DispatchSettings.from_config(self.container.config)
@@ -403,6 +409,6 @@ class Dispatcher(DependencyProvider):
         return self.settings
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        if exc_info is None:
+        if exc_info is None and worker_ctx.entrypoint.method_name in QUEUEING:
             for relay in self.relays:
                 relay.wake()
