@@ -1,5 +1,6 @@
-"""``python -m bench [--seconds N] [--only rules]``: start the suite, measure it, print and save
-the figures; ``--only rules`` times billing's rules alone, without the suite."""
+"""``python -m bench [--seconds N] [--only rules|opendata|alerting]``: start the suite, measure
+it, print and save the figures; ``--only rules`` times billing's rules alone, without the suite,
+``--only alerting`` a TéléAlerte campaign to 100,000 recipients alone."""
 
 import argparse
 import os
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import measures, opendata, report, say
+from bench import alerting, measures, opendata, report, say
 from bench.broker import fresh_vhost
 from bench.suite import SuiteFailed, running_suite
 
@@ -57,6 +58,26 @@ def measure_everything(suite, amqp_uri, seconds):
     return figures
 
 
+def measure_alerting():
+    say(f"TéléAlerte: campaigns to {alerting.SMALL_RECIPIENTS:,} then {alerting.RECIPIENTS:,} "
+        "recipients by SMS and e-mail, the alerting service alone")
+    figures = alerting.measure()
+    failed = alerting.failed_checks(figures)
+    for failure in failed:
+        say(f"TéléAlerte check failed: {failure}")
+    return figures, failed
+
+
+def write_alerting(started_at, busy_share, figures):
+    report.write_json(OUTPUT / "alerting.json", {
+        "measured_at": started_at.isoformat(timespec="seconds"),
+        "machine": {**machine(), "busy_share_before_start": busy_share},
+        "figures": {"alerting": figures},
+        "table": [dict(zip(report.COLUMNS, row, strict=True))
+                  for row in report.alerting_rows(figures)],
+    })
+
+
 def failed_requests(figures, prefix=""):
     """Every load's failed requests, by dotted name: a figure made of errors is no figure."""
     found = {}
@@ -98,8 +119,9 @@ def main(argv=None):
         "--seconds", type=float, default=10.0, help="length of each measured window"
     )
     parser.add_argument(
-        "--only", choices=("rules", "opendata"),
-        help="rules: billing's rules alone; opendata: the 1,000,000-row resource alone"
+        "--only", choices=("rules", "opendata", "alerting"),
+        help="rules: billing's rules alone; opendata: the 1,000,000-row resource alone; "
+             "alerting: a campaign to 100,000 recipients alone"
     )
     args = parser.parse_args(argv)
     seconds = args.seconds
@@ -117,6 +139,11 @@ def main(argv=None):
             "machine": {**machine(), "busy_share_before_start": busy_share},
             "figures": {"opendata": figures}})
         return 0
+    if args.only == "alerting":
+        alerting_figures, failed = measure_alerting()
+        print(report.markdown_table(report.alerting_rows(alerting_figures)))
+        write_alerting(started_at, busy_share, alerting_figures)
+        return 1 if failed else 0
     billing_rules = measure_billing_rules()
     say(f"open data: {opendata.ROWS:,} rows ingested, queried and exported")
     opendata_figures = opendata.measure()
@@ -130,12 +157,16 @@ def main(argv=None):
             "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
         })
         return 0
+    # Its own service process, before the suite starts: the two would share the machine.
+    alerting_figures, alerting_failed = measure_alerting()
+    write_alerting(started_at, busy_share, alerting_figures)
     floor = measure_floor(seconds)
     say("starting the suite in a fresh vhost and data folder")
     try:
         with fresh_vhost() as amqp_uri, running_suite(amqp_uri, OUTPUT / "suite.log") as suite:
             figures = {"http_floor": floor, **measure_everything(suite, amqp_uri, seconds),
-                       "billing_rules": billing_rules, "opendata": opendata_figures}
+                       "billing_rules": billing_rules, "opendata": opendata_figures,
+                       "alerting": alerting_figures}
     except SuiteFailed as error:
         say(str(error))
         return 2
@@ -156,7 +187,7 @@ def main(argv=None):
     failures = failed_requests(figures)
     for name, (count, first) in failures.items():
         say(f"{count} failed requests in {name}; first: {first}")
-    return 1 if failures else 0
+    return 1 if failures or alerting_failed else 0
 
 
 if __name__ == "__main__":

@@ -133,6 +133,55 @@ def opendata_rows(figures):
     ]
 
 
+def _seconds(value, digits=1):
+    return "not reached" if value is None else f"{value:.{digits}f} s"
+
+
+def _alerting_run_rows(run):
+    sms, email, service = run["channels"]["sms"], run["channels"]["email"], run["service"]
+    recipients = f"{run['recipients']:,}"
+    completed = run["completed_seconds"]
+    cpu_share = service["cpu_seconds"] / completed if completed else None
+    return [
+        (f"TéléAlerte, {recipients} recipients (SMS + e-mail, {run['deliveries']:,} "
+         "deliveries): launch RPC, deliveries queued", _seconds(run["launch_seconds"], 2), "—",
+         ""),
+        (f"TéléAlerte, {recipients}: first delivery (any channel), after the launch",
+         _seconds(run["first_delivery_seconds"], 2), "—", ""),
+        (f"TéléAlerte, {recipients}: SMS all handed to the operator / every receipt in",
+         f"{_seconds(sms['all_left_seconds'])} / {_seconds(sms['all_settled_seconds'])}", "—",
+         f"{sms['delivered']:,} delivered, {sms['failed']:,} failed"),
+        (f"TéléAlerte, {recipients}: e-mail all accepted by the SMTP server",
+         _seconds(email["all_settled_seconds"]), "—",
+         f"{email['delivered']:,} delivered, {email['failed']:,} failed"),
+        (f"TéléAlerte, {recipients}: campaign completed (100 %), deliveries per second",
+         f"{_seconds(completed)}, "
+         + (f"{run['deliveries_per_second']:,}/s" if run["deliveries_per_second"] else "—"),
+         "—", f"status {run['status']}; service CPU {service['cpu_seconds']:.0f} s"
+         + (f" ({cpu_share:.0%} of a core)" if cpu_share is not None else "")),
+    ]
+
+
+def alerting_rows(figures):
+    """The large campaign's timings, the service's memory beside the small one's, the checks."""
+    small, large = figures["small"], figures["large"]
+    failed = [f"{run['recipients']:,}: {name}" for run in (small, large)
+              for name, check in run["checks"].items() if not check["ok"]]
+    return [
+        *_alerting_run_rows(large),
+        (f"TéléAlerte: alerting's peak RSS, {small['recipients']:,} vs "
+         f"{large['recipients']:,} recipients",
+         f"{small['service']['peak_rss_mib']} vs {large['service']['peak_rss_mib']} MiB", "—",
+         f"+{large['service']['peak_rss_mib'] - small['service']['peak_rss_mib']} MiB for "
+         f"×{large['recipients'] / small['recipients']:g} recipients (RSS at start "
+         f"{large['service']['rss_at_start_mib']} MiB)"),
+        ("TéléAlerte: SMTP messages = e-mail delivered, operator SMS = SMS delivered",
+         f"{large['smtp_messages']:,} = {large['channels']['email']['delivered']:,}, "
+         f"{large['operator']['sms']:,} = {large['channels']['sms']['delivered']:,}", "—",
+         "every check passes" if not failed else "FAILED: " + "; ".join(failed)),
+    ]
+
+
 def rows(figures):
     """(measure, value, baseline, verdict) for each figure; "—" where there is no baseline."""
     me_c1, raw_rpc, health = figures["me_c1"], figures["raw_rpc_c1"], figures["health_c1"]
@@ -153,6 +202,7 @@ def rows(figures):
          f"{memory['rss_mib']:.0f} MiB (peak {memory['peak_rss_mib']:.0f} MiB)", "—", ""),
         *billing_rules_rows(figures["billing_rules"]),
         *opendata_rows(figures["opendata"]),
+        *alerting_rows(figures["alerting"]),
     ]
 
 

@@ -45,6 +45,9 @@ COMMUNE = "/api/v1/communes/<insee>/alerting"
 IMPORT_BODY_BYTES = 32 * 1024 * 1024
 REFUSALS = (403, 404)
 CELL = f"{COMMUNE}/crisis-cells/<uuid:cell_id>"
+# A launch queues a delivery per person and channel: 200,000 for a campaign to a large
+# commune's register on two channels, some seconds of work, longer than the suite's deadline.
+LAUNCH_TIMEOUT = 120
 CAMPAIGN = f"{COMMUNE}/campaigns/<uuid:campaign_id>"
 CAMPAIGN_REFUSALS = (*REFUSALS, 409)
 CAP = "application/cap+xml"
@@ -151,7 +154,8 @@ class AlertingRoutes:
            errors=CAMPAIGN_REFUSALS)
     def launch_campaign(self, request, principal, insee, body, headers, **_):
         campaign = self.rpc("alerting", "launch_campaign", insee, body, principal.id,
-                            idempotency_key=headers["idempotency_key"])
+                            idempotency_key=headers["idempotency_key"],
+                            timeout=LAUNCH_TIMEOUT)
         return campaign, {"Location": f"/api/v1/communes/{insee}/alerting/campaigns/"
                                       f"{campaign['id']}"}
 

@@ -137,18 +137,23 @@ def _queue_deliveries(session, campaign):
                 "next_attempt_at": queued_at,
             } for channel in channels)
         if rows:
-            session.execute(insert(Delivery), rows)
+            # Core, not the ORM's bulk insert: a campaign to 100,000 people writes 200,000.
+            session.connection().execute(insert(Delivery.__table__), rows)
     return people
 
 
 def _contact_slices(session, insee, groups):
     """The contacts of ``groups``, each once, by slices of ``SLICE`` (keyset on the id): rows
-    of columns, never ORM objects that the session would keep."""
-    members = select(ContactGroup.contact_id).where(ContactGroup.commune == insee,
-                                                    ContactGroup.name.in_(groups))
+    of columns, never ORM objects that the session would keep. Membership is a correlated
+    EXISTS on the groups' primary key, so that each slice costs its own rows, not the whole
+    register's."""
+    # The commune is checked on the membership: on the contact, it would lead the database
+    # to its commune index, then to sort the whole register again for each slice.
+    member = exists().where(ContactGroup.contact_id == Contact.id,
+                            ContactGroup.commune == insee, ContactGroup.name.in_(groups))
     query = (select(Contact.id, Contact.name, Contact.phone, Contact.email, Contact.kind,
                     Contact.consent, Contact.consent_method, Contact.unsubscribed_at)
-             .where(Contact.commune == insee, Contact.id.in_(members))
+             .where(member)
              .order_by(Contact.id).limit(SLICE))
     after = None
     while True:

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from eventlet import GreenPool
 from nameko.extensions import DependencyProvider
 from sqlalchemy import bindparam, case, func, select, update
 
 from contracts.communes import MEMBER_COMMUNES
+from contracts.errors import ServiceUnavailable
 from servicekit.clock import LEGAL_TIME_ZONE, ClockProvider
 from servicekit.config import public_url
 from servicekit.database import Database
@@ -39,6 +41,7 @@ log = get_logger(__name__)
 
 CLAIM = timedelta(minutes=2)
 BATCH = {"sms": 1000, "email": 200, "voice": 20}
+SMTP_SESSIONS = 4
 # A relay's round sends this many batches at most, then lets the service breathe.
 BATCHES_PER_ROUND = 20
 CALLBACKS_PATH = "/api/v1/alerting/operator-callbacks"
@@ -226,15 +229,28 @@ class ChannelRelay(Relay):
     # -- e-mail
 
     def _send_email(self, batch):
+        """The batch over ``SMTP_SESSIONS`` SMTP sessions side by side: a mail server's
+        round trips overlap, and the channel keeps its share of the service while receipts
+        keep its workers busy."""
         try:
             mailer = Mailer.from_config(self.config)
-        except Exception as unset:  # noqa: BLE001 - no SMTP server configured yet
-            self._postpone(batch, str(unset))
+        except ServiceUnavailable as unset:
+            self._postpone(batch, unset.detail)
             return
+        parts = [batch[start::SMTP_SESSIONS] for start in range(SMTP_SESSIONS)]
+        pool = GreenPool(SMTP_SESSIONS)
+        outcomes = [outcome for sent in pool.imap(lambda part: self._mail(mailer, part),
+                                                  [part for part in parts if part])
+                    for outcome in sent]
+        self._record_mail(outcomes)
+
+    def _mail(self, mailer, rows):
+        """(row, None or its MailError) for each row sent or refused; those a lost session
+        could not send are left queued for later."""
         outcomes = []
         try:
             with mailer.connection() as connection:
-                for row in batch:
+                for row in rows:
                     try:
                         connection.send_plain(row.address, self._text(row, "email_subject"),
                                               self._text(row, "email_body"),
@@ -244,8 +260,8 @@ class ChannelRelay(Relay):
                         outcomes.append((row, error))
         except MailError as unreachable:
             done = {row.id for row, _ in outcomes}
-            self._postpone([row for row in batch if row.id not in done], unreachable.detail)
-        self._record_mail(outcomes)
+            self._postpone([row for row in rows if row.id not in done], unreachable.detail)
+        return outcomes
 
     def _record_mail(self, outcomes):
         """Each message's outcome, in one statement per kind: delivered, tried again later,
