@@ -54,6 +54,14 @@ class Conflict(CommunsError):
     title = "Conflict"
 
 
+class Gone(CommunsError):
+    """What was here is no more, for good (a rotated or revoked link); the detail says where to
+    go instead."""
+
+    status = 410
+    title = "Gone"
+
+
 class PayloadTooLarge(CommunsError):
     status = 413
     title = "Payload too large"
@@ -119,6 +127,7 @@ ALL_ERRORS = (
     Forbidden,
     NotFound,
     Conflict,
+    Gone,
     PayloadTooLarge,
     UnsupportedMediaType,
     Invalid,

@@ -1,7 +1,129 @@
+"""The accessibility relay, the seventh application of Article 1: each subscribed commune's
+reception points with their telephone reception hours, a dedicated link per point (Art. 2),
+relay sessions in LSF, LfPC or real-time transcription opened from a link during those hours,
+queued by mode, taken by the relay provider's interpreters, connected to the commune's service
+and ended with their durations only.
+
+Only communes that subscribe to the relay have links; a link of a commune that left stops
+opening sessions.
+"""
+
+from contracts.accessibility import (
+    LinkSchema,
+    NewReceptionPointSchema,
+    NewSessionSchema,
+    ReceptionPointSchema,
+    SessionSchema,
+)
 from servicekit.database import Database
-from servicekit.service import CommunsService
+from servicekit.logging import get_logger
+from servicekit.service import CommunsService, rpc
+from servicekit.subscribed import FollowsSubscriptions
+from servicekit.validation import load
+from services.accessibility import relay
+from services.accessibility.models import Base
+
+log = get_logger(__name__)
 
 
-class AccessibilityService(CommunsService):
+class AccessibilityService(FollowsSubscriptions, CommunsService):
     name = "accessibility"
-    db = Database()
+    application = "accessibility"
+    db = Database(Base.metadata)
+
+    @rpc
+    def create_point(self, insee, new):
+        new = load(NewReceptionPointSchema(), new)
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            point = relay.create_point(session, insee, NewReceptionPointSchema().dump(new),
+                                       self.clock.now())
+            return ReceptionPointSchema().dump(relay.point_view(point, self.clock.now()))
+
+    @rpc
+    def points(self, insee):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            return ReceptionPointSchema(many=True).dump(
+                [relay.point_view(p, self.clock.now()) for p in relay.points(session, insee)])
+
+    @rpc
+    def create_link(self, insee, point_id):
+        """A point's link, made or rotated: its token is in this answer only."""
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            link, token = relay.create_link(session, relay.point_of(session, insee, point_id),
+                                            self.clock.now())
+            log.info("relay_link.created", commune=insee, link_id=str(link.id))
+            return LinkSchema().dump(relay.link_view(link, token))
+
+    @rpc
+    def revoke_link(self, insee, link_id):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            return LinkSchema().dump(relay.link_view(
+                relay.revoke_link(session, insee, link_id, self.clock.now())))
+
+    @rpc
+    def links(self, insee):
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            return LinkSchema(many=True).dump(
+                [relay.link_view(link) for link in relay.links(session, insee)])
+
+    @rpc(sensitive_arguments=("token",))
+    def relay_point(self, token):
+        """What a link's page shows: its reception point, whether the relay is open now and
+        when it opens next."""
+        with self.db.transaction() as session:
+            point = relay.point_of_token(session, token)
+            self.require_subscribed(session, point.commune)
+            return ReceptionPointSchema().dump(relay.point_view(point, self.clock.now()))
+
+    @rpc(sensitive_arguments=("token",))
+    def open_session(self, token, new):
+        new = load(NewSessionSchema(), new)
+        with self.db.transaction() as session:
+            point = relay.point_of_token(session, token)
+            self.require_subscribed(session, point.commune)
+            relayed = relay.open_session(session, point, new, self.clock.now())
+            log.info("relay_session.opened", commune=point.commune,
+                     session_id=str(relayed.id), mode=relayed.mode)
+            return SessionSchema().dump(relay.session_view(relayed))
+
+    @rpc
+    def queue(self, modes=None):
+        with self.db.transaction() as session:
+            return SessionSchema(many=True).dump(
+                [relay.session_view(s) for s in relay.queue(session, modes)])
+
+    @rpc
+    def set_interpreter(self, account_id, name, modes, available):
+        with self.db.transaction() as session:
+            found = relay.interpreter(session, account_id, name, modes, available)
+            return {"account_id": found.account_id, "name": found.name,
+                    "modes": found.modes, "available": found.available}
+
+    @rpc
+    def take_session(self, session_id, account_id):
+        with self.db.transaction() as session:
+            relayed = relay.session_of(session, session_id)
+            interpreter = relay.interpreter_of(session, account_id)
+            relay.take(session, relayed, interpreter, self.clock.now())
+            return SessionSchema().dump(relay.session_view(relayed))
+
+    @rpc
+    def connect_session(self, session_id, account_id):
+        with self.db.transaction() as session:
+            relayed = relay.session_of(session, session_id)
+            relay.connect(relayed, account_id, self.clock.now())
+            return SessionSchema().dump(relay.session_view(relayed))
+
+    @rpc
+    def end_session(self, session_id, account_id):
+        with self.db.transaction() as session:
+            relayed = relay.session_of(session, session_id)
+            relay.end(relayed, account_id, self.clock.now())
+            log.info("relay_session.ended", commune=relayed.commune,
+                     session_id=str(relayed.id))
+            return SessionSchema().dump(relay.session_view(relayed))

@@ -1,0 +1,110 @@
+"""The accessibility relay through the real broker: a subscribed commune's reception point and
+its link, a session opened from the link during reception hours, queued, taken, connected and
+ended; a rotated link gone; a closed reception saying when it reopens."""
+
+from datetime import UTC, datetime
+
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from contracts.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from servicekit.testing_bus import subscribe
+from services.accessibility.service import AccessibilityService
+
+pytestmark = pytest.mark.broker
+
+LAVERUNE, GRABELS = "34134", "34116"
+TUESDAY_10H = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Montpellier
+SATURDAY = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+OFFICE = [{"start": "08:30", "end": "12:00"}, {"start": "13:30", "end": "17:00"}]
+TOWN_HALL = {"name": "Accueil de la mairie", "kind": "town_hall",
+             "weekly_hours": {day: OFFICE for day in ("monday", "tuesday", "wednesday",
+                                                      "thursday", "friday")}}
+
+
+def start(container_factory, suite_config, now):
+    container = container_factory(AccessibilityService, {**suite_config,
+                                                         "CLOCK_FROZEN_AT": now.isoformat()})
+    container.start()
+    subscribe(container, suite_config, LAVERUNE, "accessibility", now)
+    return container
+
+
+@pytest.fixture
+def rpc(suite_config):
+    def proxy():
+        return ServiceRpcProxy("accessibility", suite_config, timeout=10)
+    return proxy
+
+
+def test_a_session_from_the_link_is_queued_taken_connected_and_ended(
+        container_factory, suite_config, rpc):
+    start(container_factory, suite_config, TUESDAY_10H)
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        assert point["open_now"] is True
+        link = relay.create_link(LAVERUNE, point["id"])
+        assert len(link["token"]) >= 43 and link["status"] == "active"
+        assert relay.links(LAVERUNE)[0]["token"] is None  # given once
+        assert relay.relay_point(link["token"])["name"] == "Accueil de la mairie"
+
+        opened = relay.open_session(link["token"], {"mode": "lsf"})
+        assert (opened["status"], opened["channel"]) == ("waiting", "telephone")
+        assert [s["id"] for s in relay.queue(["lsf"])] == [opened["id"]]
+        assert relay.queue(["transcription"]) == []
+        relay.set_interpreter("interp-1", "Inès", ["lsf", "lfpc"], True)
+        relay.set_interpreter("interp-2", "Paul", ["lsf"], False)
+        with pytest.raises(Conflict, match="not available"):
+            relay.take_session(opened["id"], "interp-2")
+        taken = relay.take_session(opened["id"], "interp-1")
+        assert taken["status"] == "taken" and relay.queue() == []
+        with pytest.raises(Conflict, match="Another interpreter"):
+            relay.connect_session(opened["id"], "interp-2")
+        relay.connect_session(opened["id"], "interp-1")
+        ended = relay.end_session(opened["id"], "interp-1")
+        assert (ended["status"], ended["wait_seconds"], ended["talk_seconds"]) == ("ended", 0, 0)
+        with pytest.raises(Conflict):
+            relay.end_session(opened["id"], "interp-1")
+
+
+def test_a_rotated_or_revoked_link_is_gone_and_the_new_one_works(
+        container_factory, suite_config, rpc):
+    start(container_factory, suite_config, TUESDAY_10H)
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        first = relay.create_link(LAVERUNE, point["id"])
+        second = relay.create_link(LAVERUNE, point["id"])  # rotated
+        with pytest.raises(Gone, match="new link"):
+            relay.open_session(first["token"], {"mode": "transcription"})
+        assert relay.open_session(second["token"], {"mode": "transcription"})["mode"] == (
+            "transcription")
+        relay.revoke_link(LAVERUNE, second["id"])
+        with pytest.raises(Gone):
+            relay.relay_point(second["token"])
+        with pytest.raises(NotFound):
+            relay.relay_point("never-was-a-token")
+        assert {link["id"]: link["status"] for link in relay.links(LAVERUNE)} == {
+            first["id"]: "rotated", second["id"]: "revoked"}
+
+
+def test_outside_reception_hours_the_link_says_when_it_reopens(
+        container_factory, suite_config, rpc):
+    start(container_factory, suite_config, SATURDAY)
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        assert point["open_now"] is False
+        assert point["next_opening"].startswith("2026-11-30T08:30:00")  # Monday morning
+        link = relay.create_link(LAVERUNE, point["id"])
+        with pytest.raises(Conflict, match="30/11/2026 à 08:30"):
+            relay.open_session(link["token"], {"mode": "lfpc"})
+
+
+def test_only_a_subscribed_commune_has_points_and_links(container_factory, suite_config, rpc):
+    start(container_factory, suite_config, TUESDAY_10H)
+    with rpc() as relay:
+        with pytest.raises(Forbidden, match="does not subscribe"):
+            relay.create_point(GRABELS, TOWN_HALL)
+        with pytest.raises(Invalid) as refused:
+            relay.create_point(LAVERUNE, {**TOWN_HALL, "weekly_hours": {
+                "monday": [{"start": "12:00", "end": "08:30"}]}})
+        assert "weekly_hours" in refused.value.errors
