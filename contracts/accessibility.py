@@ -79,3 +79,31 @@ class SessionSchema(StrictSchema):
     ended_at = fields.AwareDateTime(required=True, allow_none=True)
     wait_seconds = fields.Integer(required=True, allow_none=True)
     talk_seconds = fields.Integer(required=True, allow_none=True)
+
+
+class UsageQuerySchema(StrictSchema):
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+                          metadata={"example": "2026-11"})
+
+
+class UsageSchema(StrictSchema):
+    """A month's use of a commune's relay: what it shows to prove it meets the law."""
+
+    commune = fields.String(required=True)
+    month = fields.String(required=True)
+    sessions = fields.Integer(required=True)
+    answered = fields.Integer(required=True)
+    unanswered = fields.Integer(required=True)
+    talk_minutes = fields.Integer(required=True, metadata={
+        "description": "each session rounded up to the started minute"})
+    wait_seconds_mean = fields.Float(required=True, allow_none=True)
+    wait_seconds_max = fields.Float(required=True, allow_none=True)
+    by_mode = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    reception_minutes = fields.Integer(required=True, metadata={
+        "description": "the reception points' telephone hours in the month"})
+    coverage = fields.Decimal(required=True, allow_none=True, places=4, as_string=True,
+                              metadata={"description": "share of reception hours the relay "
+                                                       "was offered"})
+    required_share = fields.Decimal(required=True, places=4, as_string=True, metadata={
+        "description": "1/2 until 30 September 2026, all hours from 1 October 2026"})

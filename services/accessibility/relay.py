@@ -2,11 +2,14 @@
 them, on the caller's session."""
 
 import uuid
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from contracts.accessibility import WEEKDAYS
 from contracts.errors import Conflict, Gone, Invalid, NotFound
+from servicekit.clock import LEGAL_TIME_ZONE
 from services.accessibility import rules
 from services.accessibility.models import Interpreter, ReceptionPoint, RelayLink, RelaySession
 
@@ -196,6 +199,32 @@ def interpreter(session, account_id, name, modes, available):
     session.add(found)
     session.flush()
     return found
+
+
+def usage(session, insee, first_day, last_day):
+    """A commune's usage from ``first_day`` to ``last_day`` (local days): its sessions, and its
+    reception points' minutes of telephone reception, every one of which the relay is offered
+    (a session opens whenever the reception is open)."""
+    start = datetime.combine(first_day, time(0), LEGAL_TIME_ZONE)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), LEGAL_TIME_ZONE)
+    sessions = session.scalars(select(RelaySession).where(
+        RelaySession.commune == insee, RelaySession.requested_at >= start,
+        RelaySession.requested_at < end)).all()
+    minutes = sum(rules.reception_minutes(weekly_of(p), closures_of(p), first_day, last_day)
+                  for p in points(session, insee))
+    figures = rules.usage([{"mode": s.mode, "channel": s.channel,
+                            "requested_at": s.requested_at, "taken_at": s.taken_at,
+                            "ended_at": s.ended_at} for s in sessions], minutes, minutes)
+    return {**figures, "reception_minutes": minutes,
+            "coverage": _decimal(figures["coverage"]),
+            "required_share": _decimal(rules.required_share(last_day))}
+
+
+def _decimal(fraction):
+    if fraction is None:
+        return None
+    return (Decimal(fraction.numerator) / Decimal(fraction.denominator)).quantize(
+        Decimal("0.0001"))
 
 
 def interpreter_of(session, account_id):

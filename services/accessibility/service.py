@@ -8,12 +8,17 @@ Only communes that subscribe to the relay have links; a link of a commune that l
 opening sessions.
 """
 
+import calendar
+from datetime import date
+
 from contracts.accessibility import (
     LinkSchema,
     NewReceptionPointSchema,
     NewSessionSchema,
     ReceptionPointSchema,
     SessionSchema,
+    UsageQuerySchema,
+    UsageSchema,
 )
 from servicekit.database import Database
 from servicekit.logging import get_logger
@@ -90,6 +95,18 @@ class AccessibilityService(FollowsSubscriptions, CommunsService):
             log.info("relay_session.opened", commune=point.commune,
                      session_id=str(relayed.id), mode=relayed.mode)
             return SessionSchema().dump(relay.session_view(relayed))
+
+    @rpc
+    def usage(self, insee, query):
+        """The commune's usage in a month, for its report (art. 78 loi 2005-102)."""
+        month = load(UsageQuerySchema(), query)["month"]
+        year, number = map(int, month.split("-"))
+        first_day = date(year, number, 1)
+        last_day = date(year, number, calendar.monthrange(year, number)[1])
+        with self.db.transaction() as session:
+            self.require_subscribed(session, insee)
+            figures = relay.usage(session, insee, first_day, last_day)
+            return UsageSchema().dump({**figures, "commune": insee, "month": month})
 
     @rpc
     def queue(self, modes=None):

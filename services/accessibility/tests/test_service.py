@@ -108,3 +108,31 @@ def test_only_a_subscribed_commune_has_points_and_links(container_factory, suite
             relay.create_point(LAVERUNE, {**TOWN_HALL, "weekly_hours": {
                 "monday": [{"start": "12:00", "end": "08:30"}]}})
         assert "weekly_hours" in refused.value.errors
+
+
+def test_a_months_usage_counts_sessions_minutes_and_the_hours_covered(
+        container_factory, suite_config, rpc):
+    start(container_factory, suite_config, TUESDAY_10H)
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        link = relay.create_link(LAVERUNE, point["id"])
+        relay.set_interpreter("interp-1", "Inès", ["lsf"], True)
+        answered = relay.open_session(link["token"], {"mode": "lsf"})
+        relay.take_session(answered["id"], "interp-1")
+        relay.connect_session(answered["id"], "interp-1")
+        relay.end_session(answered["id"], "interp-1")
+        relay.open_session(link["token"], {"mode": "transcription", "channel": "front_desk"})
+
+        usage = relay.usage(LAVERUNE, {"month": "2026-11"})
+
+    assert (usage["sessions"], usage["answered"], usage["unanswered"]) == (2, 1, 1)
+    assert usage["by_mode"] == {"lsf": 1, "lfpc": 0, "transcription": 1}
+    assert usage["by_channel"] == {"telephone": 1, "front_desk": 1}
+    # November 2026: 21 weekdays, less Armistice Day (11th) and All Saints' (1st, a Sunday):
+    # 20 days of 7 hours.
+    assert usage["reception_minutes"] == 20 * 7 * 60
+    assert (usage["coverage"], usage["required_share"]) == ("1.0000", "1.0000")
+    with rpc() as relay:
+        assert relay.usage(LAVERUNE, {"month": "2026-09"})["required_share"] == "0.5000"
+        with pytest.raises(Invalid):
+            relay.usage(LAVERUNE, {"month": "2026-13"})
