@@ -8,8 +8,14 @@ import holidays
 _FRENCH_PUBLIC_HOLIDAYS = holidays.country_holidays("FR")
 
 
+def is_public_holiday(day):
+    """Whether ``day`` is a French public holiday (Code du travail L3133-1), a weekend one
+    included."""
+    return day in _FRENCH_PUBLIC_HOLIDAYS
+
+
 def is_working_day(day):
-    return day.weekday() < 5 and day not in _FRENCH_PUBLIC_HOLIDAYS
+    return day.weekday() < 5 and not is_public_holiday(day)
 
 
 def next_working_day_from(day):

@@ -34,9 +34,11 @@ def create_point(session, insee, new, now):
     point = ReceptionPoint(id=uuid.uuid4(), commune=insee, name=new["name"], kind=new["kind"],
                            weekly_hours=new["weekly_hours"], closures=new["closures"],
                            created_at=now)
-    problems = rules.check_hours(weekly_of(point))
+    problems = {field: found for field, found in (
+        ("weekly_hours", rules.check_hours(weekly_of(point))),
+        ("closures", rules.check_closures(closures_of(point)))) if found}
     if problems:
-        raise Invalid({"weekly_hours": problems})
+        raise Invalid(problems)
     session.add(point)
     session.flush()
     return point

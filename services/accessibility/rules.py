@@ -31,7 +31,7 @@ from fractions import Fraction
 # The register of public holidays the suite keeps (Code du travail L3133-1): reused, not
 # re-listed. servicekit.calendar offers only working days, which a Saturday never is, and a
 # point open on Saturdays is closed on a Saturday 15 August.
-from servicekit.calendar import _FRENCH_PUBLIC_HOLIDAYS
+from servicekit.calendar import is_public_holiday
 from servicekit.clock import LEGAL_TIME_ZONE
 
 MODES = ("lsf", "lfpc", "transcription")
@@ -187,12 +187,6 @@ def _closures(closures):
     if problems:
         raise ValueError(" ".join(problems))
     return [(_day(first), _day(last)) for first, last in closures]
-
-
-def is_public_holiday(day):
-    """Whether ``day`` is a French public holiday (Code du travail L3133-1), a weekend one
-    included: reception is closed on it."""
-    return day in _FRENCH_PUBLIC_HOLIDAYS
 
 
 def _ranges_on(hours, closures, day):
