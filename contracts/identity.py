@@ -11,7 +11,10 @@ METROPOLE_ADMIN = "metropole_admin"
 COMMUNE_AGENT = "commune_agent"
 CITIZEN = "citizen"
 COMPANY = "company"
-ROLES = (METROPOLE_ADMIN, COMMUNE_AGENT, CITIZEN, COMPANY)
+# The accessibility relay provider's interpreters: accounts a Metropole admin creates, of no
+# commune, that take the relay's sessions from its queue.
+RELAY_INTERPRETER = "relay_interpreter"
+ROLES = (METROPOLE_ADMIN, COMMUNE_AGENT, CITIZEN, COMPANY, RELAY_INTERPRETER)
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}$"
 PASSWORD_MIN_LENGTH = 12

@@ -46,6 +46,7 @@ STANDARD_ERRORS = {
     403: "The caller's role may not do this",
     404: "Not found, or outside the caller's commune",
     409: "Conflicts with the current state",
+    410: "Gone for good (a replaced link); the detail says where to go instead",
     413: "Body too large",
     415: "The body is not sent as application/json",
     422: "Invalid fields or query parameters, each named in `errors`",

@@ -12,6 +12,7 @@ from contracts.health import HealthReportSchema
 from gateway.auth import Tokens
 from gateway.http import route
 from gateway.openapi import build_openapi
+from gateway.routes.accessibility import AccessibilityRoutes
 from gateway.routes.alerting import AlertingRoutes
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.eadmin import EadminRoutes
@@ -30,7 +31,7 @@ HEALTH_TIMEOUT = 2.0
 
 class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRoutes,
                      EadminRoutes, OpendataRoutes, EservicesRoutes, ProcurementRoutes,
-                     ParticipationRoutes, AlertingRoutes):
+                     ParticipationRoutes, AlertingRoutes, AccessibilityRoutes):
     name = "gateway"
 
     config = Config()

@@ -9,16 +9,24 @@ import pytest
 from nameko.testing.services import replace_dependencies
 
 from contracts.catalogue import SERVICES
-from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, METROPOLE_ADMIN
+from contracts.identity import (
+    CITIZEN,
+    COMMUNE_AGENT,
+    COMPANY,
+    METROPOLE_ADMIN,
+    RELAY_INTERPRETER,
+)
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
     ADMIN_ID,
     AGENT_ID,
     CITIZEN_ID,
     COMPANY_ID,
+    INTERPRETER_ID,
     LAVERUNE,
     FakeService,
     SigningKey,
+    accessibility_answers,
     alerting_answers,
     bearer,
     billing_answers,
@@ -50,6 +58,8 @@ def principals():
         COMPANY_ID: {"kind": "account", "id": COMPANY_ID, "name": "ACME Travaux",
                      "role": COMPANY, "commune": None, "email": "offres@acme.example",
                      "siret": "73282932000074"},
+        INTERPRETER_ID: {"kind": "account", "id": INTERPRETER_ID, "name": "interprete.lsf",
+                         "role": RELAY_INTERPRETER, "commune": None},
     }
 
 
@@ -72,6 +82,7 @@ def fake_services(signing_key, principals):
     fakes["procurement"].answers.update(procurement_answers())
     fakes["participation"].answers.update(participation_answers())
     fakes["alerting"].answers.update(alerting_answers())
+    fakes["accessibility"].answers.update(accessibility_answers())
     return fakes
 
 
@@ -127,3 +138,8 @@ def citizen_headers(signing_key):
 @pytest.fixture
 def company_headers(signing_key):
     return bearer(signing_key.token(COMPANY_ID, COMPANY))
+
+
+@pytest.fixture
+def interpreter_headers(signing_key):
+    return bearer(signing_key.token(INTERPRETER_ID, RELAY_INTERPRETER))

@@ -679,3 +679,62 @@ def alerting_answers():
         "campaign_cap": lambda insee, campaign_id: CAP_DOCUMENT,
         "operator_callback": lambda token, body: {"recorded": True},
     }
+
+
+# -- the accessibility relay
+
+POINT_ID = str(uuid.UUID(int=32))
+LINK_ID = str(uuid.UUID(int=33))
+RELAY_SESSION_ID = str(uuid.UUID(int=34))
+INTERPRETER_ID = str(uuid.UUID(int=35))
+RELAY_TOKEN = "r3lay-link-token_Abc"
+NEW_POINT = {"name": "Accueil de la mairie", "kind": "town_hall",
+             "weekly_hours": {"monday": [{"start": "08:30", "end": "12:00"}]}}
+
+
+def reception_point(open_now=True, **changes):
+    """A reception point of Lavérune in its wire form (ReceptionPointSchema)."""
+    return {"id": POINT_ID, "commune": LAVERUNE, **NEW_POINT, "closures": [],
+            "open_now": open_now,
+            "next_opening": "2026-11-30T07:30:00+00:00" if not open_now else
+            "2026-11-27T09:00:00+01:00", **changes}
+
+
+def relay_link(status="active", token=None):
+    return {"id": LINK_ID, "point_id": POINT_ID, "status": status,
+            "created_at": "2026-11-27T10:00:00+00:00",
+            "retired_at": None if status == "active" else "2026-11-28T10:00:00+00:00",
+            "token": token}
+
+
+def relay_session(status="waiting", mode="lsf", channel="telephone"):
+    return {"id": RELAY_SESSION_ID, "commune": LAVERUNE, "point_id": POINT_ID, "mode": mode,
+            "channel": channel, "status": status,
+            "requested_at": "2026-11-27T10:00:00+00:00", "taken_at": None,
+            "connected_at": None, "ended_at": None, "wait_seconds": None,
+            "talk_seconds": None}
+
+
+def accessibility_answers():
+    """Plausible answers of every RPC of the accessibility relay, for a test to override."""
+    usage = {"commune": LAVERUNE, "month": "2026-11", "sessions": 2, "answered": 1,
+             "unanswered": 1, "talk_minutes": 7, "wait_seconds_mean": 30.0,
+             "wait_seconds_max": 30.0, "by_mode": {"lsf": 2}, "by_channel": {"telephone": 2},
+             "reception_minutes": 1260, "coverage": "1.0000", "required_share": "0.5000"}
+    return {
+        "create_point": lambda insee, new: reception_point(),
+        "points": lambda insee: [reception_point()],
+        "create_link": lambda insee, point_id: relay_link(token=RELAY_TOKEN),
+        "revoke_link": lambda insee, link_id: relay_link("revoked"),
+        "links": lambda insee: [relay_link()],
+        "relay_point": lambda token: reception_point(),
+        "open_session": lambda token, new: relay_session(
+            mode=new["mode"], channel=new.get("channel", "telephone")),
+        "usage": lambda insee, query: {**usage, "month": query["month"]},
+        "queue": lambda modes=None: [relay_session()],
+        "set_interpreter": lambda account_id, name, modes, available: {
+            "account_id": account_id, "name": name, "modes": modes, "available": available},
+        "take_session": lambda session_id, account_id: relay_session("taken"),
+        "connect_session": lambda session_id, account_id: relay_session("connected"),
+        "end_session": lambda session_id, account_id: relay_session("ended"),
+    }

@@ -3,13 +3,22 @@ open data: Metropole admins everything but what only a citizen does; a commune's
 commune's requests, terminations, titles, extras, acts, datasets and citizens' requests;
 citizens what is open to every account (the communes, Annex 1) and their own requests, to any
 commune; anyone, without a token, the open data portal and the communes' online forms. A
-refused call reaches no service."""
+refused call reaches no service. The accessibility relay's routes too: a commune's hours,
+links and usage for its agents; the queue and the sessions for the relay provider's
+interpreters (the queue for Metropole admins too); a link's page and its session route for
+anyone."""
 
 from dataclasses import dataclass, field
 
 import pytest
 
-from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, METROPOLE_ADMIN
+from contracts.identity import (
+    CITIZEN,
+    COMMUNE_AGENT,
+    COMPANY,
+    METROPOLE_ADMIN,
+    RELAY_INTERPRETER,
+)
 from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
@@ -27,6 +36,7 @@ from gateway.tests.fakes import (
     DATASET_ID,
     EXTRA_ID,
     LAVERUNE,
+    LINK_ID,
     MONTPELLIER,
     NEW_ACT,
     NEW_AWARD,
@@ -37,12 +47,16 @@ from gateway.tests.fakes import (
     NEW_CUSTOM_FORM,
     NEW_DATASET,
     NEW_EXTRA,
+    NEW_POINT,
     NEW_PROCESS,
     NEW_REQUEST,
     OPERATOR_TOKEN,
+    POINT_ID,
     PROCESS_ID,
     PROPOSAL_ID,
     QUESTION_ID,
+    RELAY_SESSION_ID,
+    RELAY_TOKEN,
     REQUEST_ID,
     RESOURCE_ID,
     SESSION_ID,
@@ -57,6 +71,8 @@ ADMIN = (METROPOLE_ADMIN,)
 ADMIN_OR_AGENT = (METROPOLE_ADMIN, COMMUNE_AGENT)
 CITIZENS = (CITIZEN,)
 COMPANIES = (COMPANY,)
+INTERPRETERS = (RELAY_INTERPRETER,)
+QUEUE_READERS = (RELAY_INTERPRETER, METROPOLE_ADMIN)
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,8 @@ PROPOSAL = f"{PROCESS}/proposals/{PROPOSAL_ID}"
 COMMUNE_PROCESS = f"/api/v1/communes/{{insee}}/participation/processes/{PROCESS_ID}"
 ALERTING = "/api/v1/communes/{insee}/alerting"
 CAMPAIGN = f"{ALERTING}/campaigns/{CAMPAIGN_ID}"
+ACCESSIBILITY = "/api/v1/communes/{insee}/accessibility"
+RELAY_SESSION = f"/api/v1/accessibility/sessions/{RELAY_SESSION_ID}"
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -377,6 +395,27 @@ CALLS = [
     Call("POST", f"/api/v1/alerting/operator-callbacks/{OPERATOR_TOKEN}", "alerting",
          "operator_callback", PUBLIC,
          json={"type": "delivery_report_sms", "batch_id": "01H", "status": "Delivered"}),
+    Call("GET", f"{ACCESSIBILITY}/hours", "accessibility", "points", ADMIN_OR_AGENT),
+    Call("POST", f"{ACCESSIBILITY}/hours", "accessibility", "create_point", ADMIN_OR_AGENT,
+         201, json=NEW_POINT),
+    Call("GET", f"{ACCESSIBILITY}/links", "accessibility", "links", ADMIN_OR_AGENT),
+    Call("POST", f"{ACCESSIBILITY}/links", "accessibility", "create_link", ADMIN_OR_AGENT, 201,
+         json={"point_id": POINT_ID}),
+    Call("POST", f"{ACCESSIBILITY}/links/{LINK_ID}/revocation", "accessibility",
+         "revoke_link", ADMIN_OR_AGENT),
+    Call("GET", f"{ACCESSIBILITY}/usage", "accessibility", "usage", ADMIN_OR_AGENT,
+         params={"month": "2026-11"}),
+    Call("PUT", "/api/v1/accessibility/interpreters/me", "accessibility", "set_interpreter",
+         INTERPRETERS, json={"name": "Camille Durand", "modes": ["lsf"], "available": True}),
+    Call("GET", "/api/v1/accessibility/queue", "accessibility", "queue", QUEUE_READERS,
+         params={"mode": "lsf"}),
+    Call("POST", f"{RELAY_SESSION}/take", "accessibility", "take_session", INTERPRETERS),
+    Call("POST", f"{RELAY_SESSION}/connect", "accessibility", "connect_session",
+         INTERPRETERS),
+    Call("POST", f"{RELAY_SESSION}/end", "accessibility", "end_session", INTERPRETERS),
+    Call("POST", f"/api/v1/relay/{RELAY_TOKEN}/sessions", "accessibility", "open_session",
+         PUBLIC, 201, json={"mode": "lsf", "channel": "telephone"}),
+    Call("GET", f"/relay/{RELAY_TOKEN}", "accessibility", "relay_point", PUBLIC),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -400,7 +439,8 @@ def assert_refused(answer, status, fake_services, call):
 def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_eservices():
     declared = {(spec.method, spec.openapi_path) for _, spec in routes_of(GatewayService)
                 if spec.tag in ("subscriptions", "billing", "eadmin", "opendata", "eservices",
-                                "procurement", "participation", "alerting")}
+                                "procurement", "participation", "alerting",
+                                "accessibility")}
     tabled = {(call.method, call.path.replace(REQUEST_ID, "{request_id}")
                .replace(CONVENTION_ID, "{convention_id}")
                .replace(TERMINATION_ID, "{termination_id}").replace(EXTRA_ID, "{extra_id}")
@@ -418,7 +458,9 @@ def test_the_table_covers_every_route_of_subscriptions_billing_eadmin_opendata_e
                .replace(PROCESS_ID, "{process_id}").replace(PROPOSAL_ID, "{proposal_id}")
                .replace(COMMENT_ID, "{comment_id}").replace(CONTACT_ID, "{contact_id}")
                .replace(CELL_ID, "{cell_id}").replace(CAMPAIGN_ID, "{campaign_id}")
-               .replace(OPERATOR_TOKEN, "{token}"))
+               .replace(OPERATOR_TOKEN, "{token}").replace(RELAY_TOKEN, "{token}")
+               .replace(POINT_ID, "{point_id}").replace(LINK_ID, "{link_id}")
+               .replace(RELAY_SESSION_ID, "{session_id}"))
               for call in CALLS}
     assert tabled == declared
 
@@ -481,3 +523,15 @@ def test_without_a_token_only_the_public_routes_answer(gateway, api, fake_servic
         assert len(fake_services[call.service].called(call.rpc)) == 1
     else:
         assert_refused(answer, 401, fake_services, call)
+
+
+@pytest.mark.parametrize("call", CALLS, ids=IDS)
+def test_a_relay_interpreter_reaches_the_queue_and_its_sessions_only(
+        gateway, api, interpreter_headers, fake_services, call):
+    answer = send(api, call, interpreter_headers, commune=MONTPELLIER)
+    if allows(call, RELAY_INTERPRETER):
+        assert answer.status_code == call.status, answer.text
+        assert len(fake_services[call.service].called(call.rpc)) == 1
+    else:
+        # A commune-scoped route refuses the role before it looks at the commune.
+        assert_refused(answer, 403, fake_services, call)

@@ -1,0 +1,161 @@
+"""The accessibility relay over HTTP (issue 11): a subscribed commune sets its reception hours
+and gets its link; a deaf person opens the link's page in a real headless browser (Chromium),
+chooses a mode with the keyboard alone and asks for an interpreter; the provider's interpreter
+takes, connects and ends the session; the commune's usage shows it. A rotated link answers
+410; a commune that does not subscribe has no link; another commune's agent cannot see the
+usage."""
+
+import shutil
+from datetime import datetime
+
+import pytest
+
+from servicekit.clock import LEGAL_TIME_ZONE
+from tests.e2e.support import AGENT_PASSWORD, agent_of, assert_problem, start_suite, wait_for
+
+pytestmark = pytest.mark.broker
+
+LAVERUNE, GRABELS = "34134", "34116"
+ALL_DAY = [{"start": "00:00", "end": "24:00"}]
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# WCAG 2.1, 1.4.3: text and its background at least 4.5 to 1.
+CONTRAST = """
+function luminance(rgb) {
+  const [r, g, b] = rgb.match(/\\d+/g).slice(0, 3).map(Number).map(v => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function background(element) {
+  for (let e = element; e; e = e.parentElement) {
+    const colour = getComputedStyle(e).backgroundColor;
+    if (colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') return colour;
+  }
+  return 'rgb(255, 255, 255)';
+}
+const ratios = [];
+for (const e of document.querySelectorAll('h1, p, label, legend, button, a')) {
+  if (!e.textContent.trim()) continue;
+  const [l1, l2] = [luminance(getComputedStyle(e).color), luminance(background(e))]
+    .sort((a, b) => b - a);
+  ratios.push((l1 + 0.05) / (l2 + 0.05));
+}
+return Math.min(...ratios);
+"""
+
+
+def relay(insee):
+    return f"/api/v1/communes/{insee}/accessibility"
+
+
+@pytest.fixture
+def browser():
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.fail("chromium and chromedriver are needed: .ci/run installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=320,720"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def admin_api(api, start_services, smtp_server, web_config_port):
+    admin, _ = start_suite(api, start_services, smtp_server, web_config_port,
+                           extra_subscriptions=((LAVERUNE, "accessibility"),))
+    return admin
+
+
+def test_a_session_opened_from_the_link_is_relayed_and_counted(admin_api, api, browser,
+                                                               web_config_port):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    agent = agent_of(admin_api, api, LAVERUNE, "agent.relais.laverune")
+    point = wait_for(lambda: agent.post(f"{relay(LAVERUNE)}/hours", json={
+        "name": "Accueil de la mairie", "kind": "town_hall",
+        "weekly_hours": {day: ALL_DAY for day in DAYS}}),
+        lambda answer: answer.status_code != 403)  # the subscription on its way
+    assert point.status_code == 201, point.text
+    link = agent.post(f"{relay(LAVERUNE)}/links", json={"point_id": point.json()["id"]})
+    assert link.status_code == 201, link.text
+    token = link.json()["token"]
+    if not point.json()["open_now"]:
+        pytest.skip("today is a public holiday: the reception is closed all day")
+
+    browser.get(f"http://127.0.0.1:{web_config_port}/relay/{token}")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    assert len(browser.find_elements(By.TAG_NAME, "h1")) == 1
+    assert browser.find_elements(By.TAG_NAME, "main")
+    inputs = browser.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select")
+    assert inputs
+    for field in inputs:  # every input has its label
+        labels = browser.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']")
+        assert labels or field.get_attribute("aria-label"), field.get_attribute("outerHTML")
+    assert browser.execute_script(CONTRAST) >= 4.5
+    # At 320 px nothing scrolls sideways (a tablet held upright, a phone).
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
+
+    # The keyboard alone: into the first choice, then to the button, and send.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.tag_name in ("input", "select", "button")
+    focused.send_keys(Keys.SPACE)
+    for _ in range(10):
+        if browser.switch_to.active_element.tag_name == "button":
+            break
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.tag_name == "button"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    status = browser.find_element(By.CSS_SELECTOR, "[aria-live]")
+    wait_for(lambda: status.text, lambda text: "attente" in text.lower(), seconds=10)
+    assert "attente" in status.text.lower()
+
+    created = admin_api.post("/api/v1/accounts", json={
+        "username": "interprete.lsf", "password": AGENT_PASSWORD, "role": "relay_interpreter"})
+    assert created.status_code == 201, created.text
+    interpreter = api.as_user("interprete.lsf", AGENT_PASSWORD)
+    assert interpreter.put("/api/v1/accessibility/interpreters/me", json={
+        "name": "Inès", "modes": ["lsf", "lfpc", "transcription"], "available": True}).ok
+    (waiting,) = interpreter.get("/api/v1/accessibility/queue").json()
+    for step in ("take", "connect", "end"):
+        answer = interpreter.post(f"/api/v1/accessibility/sessions/{waiting['id']}/{step}")
+        assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "ended"
+
+    month = datetime.now(LEGAL_TIME_ZONE).strftime("%Y-%m")
+    usage = agent.get(f"{relay(LAVERUNE)}/usage", params={"month": month}).json()
+    assert (usage["sessions"], usage["answered"], usage["unanswered"]) == (1, 1, 0)
+    assert usage["reception_minutes"] > 0 and usage["coverage"] == "1.0000"
+
+    rotated = agent.post(f"{relay(LAVERUNE)}/links", json={"point_id": point.json()["id"]})
+    assert rotated.status_code == 201
+    gone = api.get(f"/relay/{token}")
+    assert gone.status_code == 410 and gone.headers["Content-Type"].startswith("text/html")
+    assert api.get(f"/relay/{rotated.json()['token']}").status_code == 200
+    assert_problem(api.post(f"/api/v1/relay/{token}/sessions", json={"mode": "lsf"}), 410)
+
+    # A point whose reception is open another day only: its page says when the relay reopens.
+    other_day = DAYS[(datetime.now(LEGAL_TIME_ZONE).weekday() + 3) % 7]
+    closed = agent.post(f"{relay(LAVERUNE)}/hours", json={
+        "name": "Services techniques", "kind": "technical_services",
+        "weekly_hours": {other_day: [{"start": "10:00", "end": "11:00"}]}}).json()
+    assert closed["open_now"] is False
+    closed_link = agent.post(f"{relay(LAVERUNE)}/links", json={"point_id": closed["id"]}).json()
+    page = api.get(f"/relay/{closed_link['token']}")
+    assert page.status_code == 200 and "rouvre" in page.text
+    assert "10:00" in page.text or "10 h" in page.text
+    assert_problem(api.post(f"/api/v1/relay/{closed_link['token']}/sessions",
+                            json={"mode": "lsf"}), 409)
+
+    grabels = agent_of(admin_api, api, GRABELS, "agent.relais.grabels")
+    assert_problem(grabels.get(f"{relay(LAVERUNE)}/usage", params={"month": month}), 404)
+    assert_problem(grabels.get(f"{relay(GRABELS)}/links"), 403)  # Grabels does not subscribe
