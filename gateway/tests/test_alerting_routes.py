@@ -28,10 +28,9 @@ CAMPAIGN = f"{CAMPAIGNS}/{CAMPAIGN_ID}"
 EVENTS = f"{CAMPAIGN}/events"
 CALLBACK = f"/api/v1/alerting/operator-callbacks/{OPERATOR_TOKEN}"
 # A delivery receipt as Sinch posts it: the operator's JSON, none of our contracts.
-RECEIPT = {"type": "delivery_report_sms", "batch_id": "01FC66621XXXXX119Z8PMV1QPQ",
-           "statuses": [{"code": 0, "count": 1, "status": "Delivered",
-                         "recipients": ["33612345678"]}],
-           "total_message_count": 1, "client_reference": None}
+RECEIPT = {"type": "recipient_delivery_report_sms", "batch_id": "01FC66621VHDBN119Z8PMV1QPQ",
+           "recipient": "33612345678", "status": "Delivered", "code": 0,
+           "at": "2026-11-27T09:00:01.250Z", "client_reference": None}
 
 
 @pytest.fixture
