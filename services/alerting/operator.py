@@ -51,10 +51,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from servicekit.http_client import ELIDED, TEXT_LIMIT, RetryingClient, Transient
-from services.alerting import rules
 
 SEND = "batches"
 REPORT = "delivery_report"
@@ -112,8 +110,6 @@ class OperatorSettings:
     voice_cli: str | None = None
     callback_url: str | None = None
     timeout: float = 10.0
-    sms_segment_price: Decimal = Decimal("0.045")
-    voice_minute_price: Decimal = Decimal("0.12")
     locale: str = LOCALE
 
     @classmethod
@@ -132,8 +128,6 @@ class OperatorSettings:
             voice_cli=config.get("OPERATOR_VOICE_CLI") or None,
             callback_url=config.get("OPERATOR_CALLBACK_URL") or None,
             timeout=float(config.get("OPERATOR_TIMEOUT") or 10),
-            sms_segment_price=Decimal(str(config.get("OPERATOR_SMS_SEGMENT_PRICE") or "0.045")),
-            voice_minute_price=Decimal(str(config.get("OPERATOR_VOICE_MINUTE_PRICE") or "0.12")),
         )
 
     @property
@@ -323,16 +317,6 @@ class OperatorClient(RetryingClient):
                                   "recipient": number, **(answer or {})})
         except InvalidReceipt as invalid:
             raise OperatorError(f"{REPORT}: {invalid}", retryable=True) from None
-
-    # -- tariff ----------------------------------------------------------------------------
-
-    def sms_cost(self, text, recipients=1):
-        """Euros to send ``text`` to ``recipients`` numbers."""
-        return self.settings.sms_segment_price * rules.sms_segments(text) * recipients
-
-    def call_cost(self, seconds):
-        """Euros for an answered call of ``seconds``, per started minute."""
-        return self.settings.voice_minute_price * rules.voice_minutes([seconds])
 
     # -- calls -----------------------------------------------------------------------------
 

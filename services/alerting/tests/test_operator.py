@@ -22,7 +22,7 @@ from services.alerting.operator import (
     parse_receipt,
     voice_url_for,
 )
-from services.alerting.rules import sms_segments
+from services.alerting.rules import communication_cost, sms_segments, voice_minutes
 
 DELIVERED_TO = "+33612345678"
 FAILS_FOR_GOOD = "+33612345699"
@@ -254,7 +254,8 @@ def test_a_call_reads_the_text_and_its_end_comes_back_with_our_recipient(client,
     assert (unanswered.status, unanswered.permanent) == ("failed", False)
     assert (failed.status, failed.permanent) == ("failed", True)
     assert [m["text"] for m in operator_server.messages(channel="voice")] == [FLOOD] * 3
-    assert client.call_cost(answered.seconds) == Decimal("0.12")
+    assert communication_cost(0, voice_minutes([answered.seconds]), "0.045", "0.12") == (
+        Decimal("0.12"))
 
 
 def test_a_call_the_operator_cannot_place_says_which_calls_were_placed(client, operator_server):
@@ -307,12 +308,13 @@ def test_segments_and_the_price_of_an_sms():
     assert sms_segments("a" * 306) == 2 and sms_segments("a" * 307) == 3
     assert sms_segments("€" * 80) == 1 and sms_segments("€" * 81) == 2  # two GSM characters
     assert sms_segments("ê" * 70) == 1 and sms_segments("ê" * 71) == 2  # UCS-2
-    settings = OperatorSettings("http://operator", "plan", "token", "MAIRIE", "key", "secret")
-    client = OperatorClient(settings)
-    assert client.sms_cost("évacuez", recipients=10) == Decimal("0.450")
-    assert client.sms_cost("ê" * 71, recipients=2) == Decimal("0.180")
-    assert client.call_cost(0) == 0 and client.call_cost(60) == Decimal("0.12")
-    assert client.call_cost(61) == Decimal("0.24")
+    def cost(segments=0, calls=()):
+        return communication_cost(segments, voice_minutes(calls), "0.045", "0.12")
+
+    assert cost(sms_segments("évacuez") * 10) == Decimal("0.450")
+    assert cost(sms_segments("ê" * 71) * 2) == Decimal("0.180")
+    assert cost(calls=[0]) == 0 and cost(calls=[60]) == Decimal("0.12")
+    assert cost(calls=[61]) == Decimal("0.24")
 
 
 def test_settings_come_from_the_suite_config():
@@ -328,7 +330,7 @@ def test_settings_come_from_the_suite_config():
     assert settings == OperatorSettings(
         "https://eu.sms.api.sinch.com", "plan-1", "token-1", "MONTPELLIER", "app-1", "secret-1",
         voice_cli="+33499000000", callback_url="https://services.example/receipts",
-        timeout=4.0, sms_segment_price=Decimal("0.05"), voice_minute_price=Decimal("0.12"))
+        timeout=4.0)
     assert settings.calling_url == "https://calling.api.sinch.com"
     assert settings.configuration_url == "https://callingapi.sinch.com"
     assert voice_url_for("http://127.0.0.1:8092") == "http://127.0.0.1:8092"
