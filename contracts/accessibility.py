@@ -107,3 +107,26 @@ class UsageSchema(StrictSchema):
                                                        "was offered"})
     required_share = fields.Decimal(required=True, places=4, as_string=True, metadata={
         "description": "1/2 until 30 September 2026, all hours from 1 October 2026"})
+
+
+class NewLinkSchema(StrictSchema):
+    point_id = fields.UUID(required=True)
+
+
+class InterpreterSchema(StrictSchema):
+    """What an interpreter of the relay provider says of themself."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"example": "Camille Durand"})
+    modes = fields.List(fields.String(validate=validate.OneOf(MODES)), required=True,
+                        validate=validate.Length(min=1, max=len(MODES)))
+    available = fields.Boolean(required=True)
+
+
+class InterpreterAnswerSchema(InterpreterSchema):
+    account_id = fields.String(required=True)
+
+
+class QueueQuerySchema(StrictSchema):
+    mode = fields.List(fields.String(validate=validate.OneOf(MODES)), load_default=None,
+                       metadata={"description": "repeat it for several modes; all if none"})

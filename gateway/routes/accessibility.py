@@ -8,25 +8,28 @@ import html
 from datetime import datetime
 from string import Template
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema
 from werkzeug.wrappers import Response
 
 from contracts.accessibility import (
-    MODES,
+    InterpreterAnswerSchema,
+    InterpreterSchema,
     LinkSchema,
+    NewLinkSchema,
     NewReceptionPointSchema,
     NewSessionSchema,
+    QueueQuerySchema,
     ReceptionPointSchema,
     SessionSchema,
     UsageQuerySchema,
     UsageSchema,
 )
 from contracts.errors import CommunsError, Forbidden, Gone, NotFound
-from contracts.identity import METROPOLE_ADMIN, RELAY_INTERPRETER, StrictSchema
+from contracts.identity import METROPOLE_ADMIN, RELAY_INTERPRETER
 from gateway.http import route
 from gateway.routes import ADMIN_OR_AGENT
+from servicekit.clock import LEGAL_TIME_ZONE
 from servicekit.logging import get_logger
 
 log = get_logger("gateway.accessibility")
@@ -38,28 +41,6 @@ REFUSALS = (403, 404)
 INTERPRETERS = (RELAY_INTERPRETER,)
 QUEUE_READERS = (RELAY_INTERPRETER, METROPOLE_ADMIN)
 HTML = "text/html"
-LEGAL_TIME_ZONE = ZoneInfo("Europe/Paris")
-
-
-class NewLinkSchema(StrictSchema):
-    point_id = fields.UUID(required=True)
-
-
-class InterpreterSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"example": "Camille Durand"})
-    modes = fields.List(fields.String(validate=validate.OneOf(MODES)), required=True,
-                        validate=validate.Length(min=1, max=len(MODES)))
-    available = fields.Boolean(required=True)
-
-
-class InterpreterAnswerSchema(InterpreterSchema):
-    account_id = fields.String(required=True)
-
-
-class QueueQuerySchema(StrictSchema):
-    mode = fields.List(fields.String(validate=validate.OneOf(MODES)), load_default=None,
-                       metadata={"description": "repeat it for several modes; all if none"})
 
 
 class PageQuerySchema(Schema):
@@ -122,8 +103,7 @@ class AccessibilityRoutes:
            tag="accessibility", body=InterpreterSchema, response=InterpreterAnswerSchema,
            roles=INTERPRETERS)
     def set_interpreter(self, request, principal, body, **_):
-        return self.rpc("accessibility", "set_interpreter", principal.id, body["name"],
-                        body["modes"], body["available"])
+        return self.rpc("accessibility", "set_interpreter", principal.id, body)
 
     @route("GET", f"{PROVIDER}/queue",
            summary="The sessions waiting for an interpreter, first asked first, by mode",

@@ -732,8 +732,7 @@ def accessibility_answers():
             mode=new["mode"], channel=new.get("channel", "telephone")),
         "usage": lambda insee, query: {**usage, "month": query["month"]},
         "queue": lambda modes=None: [relay_session()],
-        "set_interpreter": lambda account_id, name, modes, available: {
-            "account_id": account_id, "name": name, "modes": modes, "available": available},
+        "set_interpreter": lambda account_id, profile: {**profile, "account_id": account_id},
         "take_session": lambda session_id, account_id: relay_session("taken"),
         "connect_session": lambda session_id, account_id: relay_session("connected"),
         "end_session": lambda session_id, account_id: relay_session("ended"),

@@ -161,8 +161,7 @@ def test_an_interpreter_says_what_they_interpret(gateway, api, interpreter_heade
                      json=body)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {**body, "account_id": INTERPRETER_ID}
-    assert only_call(fake_accessibility, "set_interpreter") == (
-        (INTERPRETER_ID, "Camille Durand", ["lsf", "transcription"], True), {})
+    assert only_call(fake_accessibility, "set_interpreter") == ((INTERPRETER_ID, body), {})
 
 
 def test_an_interpreter_names_modes_of_the_relay(gateway, api, interpreter_headers,

@@ -12,6 +12,8 @@ import calendar
 from datetime import date
 
 from contracts.accessibility import (
+    InterpreterAnswerSchema,
+    InterpreterSchema,
     LinkSchema,
     NewReceptionPointSchema,
     NewSessionSchema,
@@ -115,11 +117,14 @@ class AccessibilityService(FollowsSubscriptions, CommunsService):
                 [relay.session_view(s) for s in relay.queue(session, modes)])
 
     @rpc
-    def set_interpreter(self, account_id, name, modes, available):
+    def set_interpreter(self, account_id, profile):
+        profile = load(InterpreterSchema(), profile)
         with self.db.transaction() as session:
-            found = relay.interpreter(session, account_id, name, modes, available)
-            return {"account_id": found.account_id, "name": found.name,
-                    "modes": found.modes, "available": found.available}
+            found = relay.interpreter(session, account_id, profile["name"], profile["modes"],
+                                      profile["available"])
+            return InterpreterAnswerSchema().dump(
+                {"account_id": found.account_id, "name": found.name, "modes": found.modes,
+                 "available": found.available})
 
     @rpc
     def take_session(self, session_id, account_id):

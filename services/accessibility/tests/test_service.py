@@ -52,8 +52,9 @@ def test_a_session_from_the_link_is_queued_taken_connected_and_ended(
         assert (opened["status"], opened["channel"]) == ("waiting", "telephone")
         assert [s["id"] for s in relay.queue(["lsf"])] == [opened["id"]]
         assert relay.queue(["transcription"]) == []
-        relay.set_interpreter("interp-1", "Inès", ["lsf", "lfpc"], True)
-        relay.set_interpreter("interp-2", "Paul", ["lsf"], False)
+        relay.set_interpreter("interp-1", {"name": "Inès", "modes": ["lsf", "lfpc"],
+                                           "available": True})
+        relay.set_interpreter("interp-2", {"name": "Paul", "modes": ["lsf"], "available": False})
         with pytest.raises(Conflict, match="not available"):
             relay.take_session(opened["id"], "interp-2")
         taken = relay.take_session(opened["id"], "interp-1")
@@ -108,6 +109,10 @@ def test_only_a_subscribed_commune_has_points_and_links(container_factory, suite
             relay.create_point(LAVERUNE, {**TOWN_HALL, "weekly_hours": {
                 "monday": [{"start": "12:00", "end": "08:30"}]}})
         assert "weekly_hours" in refused.value.errors
+        with pytest.raises(Invalid) as refused:
+            relay.set_interpreter("interp-3", {"name": "Léa", "modes": ["semaphore"],
+                                               "available": True})
+        assert "modes" in refused.value.errors
 
 
 def test_a_months_usage_counts_sessions_minutes_and_the_hours_covered(
@@ -116,7 +121,7 @@ def test_a_months_usage_counts_sessions_minutes_and_the_hours_covered(
     with rpc() as relay:
         point = relay.create_point(LAVERUNE, TOWN_HALL)
         link = relay.create_link(LAVERUNE, point["id"])
-        relay.set_interpreter("interp-1", "Inès", ["lsf"], True)
+        relay.set_interpreter("interp-1", {"name": "Inès", "modes": ["lsf"], "available": True})
         answered = relay.open_session(link["token"], {"mode": "lsf"})
         relay.take_session(answered["id"], "interp-1")
         relay.connect_session(answered["id"], "interp-1")
