@@ -12,6 +12,9 @@ CHANNELS = ("telephone", "front_desk")
 POINT_KINDS = ("town_hall", "ccas", "technical_services", "other")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SESSION_STATUSES = ("waiting", "taken", "connected", "ended", "abandoned")
+SPEAKERS = ("person", "interpreter")
+SESSION_SECRET_HEADER = "X-Relay-Session-Secret"
+TRANSCRIPT_LINE_MAX = 2000
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 # A range may end at midnight, the end of its day.
 END_TIME = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
@@ -79,6 +82,38 @@ class SessionSchema(StrictSchema):
     ended_at = fields.AwareDateTime(required=True, allow_none=True)
     wait_seconds = fields.Integer(required=True, allow_none=True)
     talk_seconds = fields.Integer(required=True, allow_none=True)
+    transcript_lines = fields.Integer(required=True, metadata={
+        "description": "lines written in a transcription: their count stays, their text is "
+                       "deleted when the session ends"})
+
+
+class OpenedSessionSchema(SessionSchema):
+    secret = fields.String(required=True, metadata={
+        "description": "given once, to the person who asked: sent back in the "
+                       f"{SESSION_SECRET_HEADER} header, it lets them follow the session, "
+                       "write in its transcription and hang up"})
+
+
+class SessionSecretHeaderSchema(StrictSchema):
+    secret = fields.String(data_key=SESSION_SECRET_HEADER, required=True,
+                           validate=validate.Length(min=1, max=100))
+
+
+class NewTranscriptLineSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=TRANSCRIPT_LINE_MAX),
+                         metadata={"example": "Bonjour, je voudrais un rendez-vous."})
+
+
+class TranscriptLineSchema(NewTranscriptLineSchema):
+    id = fields.Integer(required=True, metadata={
+        "description": "increasing within the session: read again with ?after= this id"})
+    speaker = fields.String(required=True, validate=validate.OneOf(SPEAKERS))
+    said_at = fields.AwareDateTime(required=True)
+
+
+class TranscriptQuerySchema(StrictSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={
+        "description": "the lines after this id only (the last one already read)"})
 
 
 class UsageQuerySchema(StrictSchema):

@@ -2,7 +2,8 @@
 keep its reception points and their telephone hours, make, rotate and revoke each point's
 dedicated link and read a month's usage; the relay provider's interpreters say what they
 interpret, read the queue and take, connect and end sessions; anyone with a link opens a
-session from its page, an HTML page of its own, without an account."""
+session from its page, an HTML page of its own, without an account, then follows it, writes in
+its real-time transcription and hangs up with the secret the opening gave them."""
 
 import html
 from datetime import datetime
@@ -19,9 +20,14 @@ from contracts.accessibility import (
     NewLinkSchema,
     NewReceptionPointSchema,
     NewSessionSchema,
+    NewTranscriptLineSchema,
+    OpenedSessionSchema,
     QueueQuerySchema,
     ReceptionPointSchema,
     SessionSchema,
+    SessionSecretHeaderSchema,
+    TranscriptLineSchema,
+    TranscriptQuerySchema,
     UsageQuerySchema,
     UsageSchema,
 )
@@ -37,6 +43,7 @@ log = get_logger("gateway.accessibility")
 COMMUNE = "/api/v1/communes/<insee>/accessibility"
 PROVIDER = "/api/v1/accessibility"
 SESSION = f"{PROVIDER}/sessions/<uuid:session_id>"
+PERSON_SESSION = "/api/v1/relay/<token>/sessions/<uuid:session_id>"
 REFUSALS = (403, 404)
 INTERPRETERS = (RELAY_INTERPRETER,)
 QUEUE_READERS = (RELAY_INTERPRETER, METROPOLE_ADMIN)
@@ -128,15 +135,67 @@ class AccessibilityRoutes:
     def end_relay_session(self, request, principal, session_id, **_):
         return self.rpc("accessibility", "end_session", str(session_id), principal.id)
 
+    @route("GET", f"{SESSION}/transcript",
+           summary="The lines of a connected transcription one took, after a line already "
+                   "read; 410 once the session ended and its text was deleted",
+           tag="accessibility", query=TranscriptQuerySchema, response=TranscriptLineSchema,
+           many=True, roles=INTERPRETERS, errors=(404, 409, 410))
+    def interpreter_transcript(self, request, principal, session_id, query, **_):
+        return self.rpc("accessibility", "interpreter_transcript", str(session_id),
+                        principal.id, TranscriptQuerySchema().dump(query))
+
+    @route("POST", f"{SESSION}/transcript",
+           summary="Write a line in a connected transcription one took (what the commune's "
+                   "agent says)", tag="accessibility", body=NewTranscriptLineSchema,
+           response=TranscriptLineSchema, status=201, roles=INTERPRETERS,
+           errors=(404, 409, 410))
+    def interpreter_says(self, request, principal, session_id, body, **_):
+        return self.rpc("accessibility", "interpreter_says", str(session_id), principal.id,
+                        body)
+
     # -- anyone with a link
 
     @route("POST", "/api/v1/relay/<token>/sessions",
-           summary="Ask for the relay from a reception point's link, during its hours; a "
-                   "rotated or revoked link is 410 Gone", tag="accessibility",
-           body=NewSessionSchema, response=SessionSchema, status=201, public=True,
+           summary="Ask for the relay from a reception point's link, during its hours; the "
+                   "answer's secret, given once, follows the session. A rotated or revoked "
+                   "link is 410 Gone", tag="accessibility",
+           body=NewSessionSchema, response=OpenedSessionSchema, status=201, public=True,
            errors=(403, 404, 409, 410))
     def open_relay_session(self, request, token, body, **_):
         return self.rpc("accessibility", "open_session", token, body)
+
+    @route("GET", PERSON_SESSION,
+           summary="Follow the session one asked for, with its secret", tag="accessibility",
+           headers=SessionSecretHeaderSchema, response=SessionSchema, public=True,
+           errors=(403, 404, 410))
+    def person_session(self, request, token, session_id, headers, **_):
+        return self.rpc("accessibility", "person_session", token, str(session_id),
+                        headers["secret"])
+
+    @route("POST", f"{PERSON_SESSION}/hang-up",
+           summary="Leave the session one asked for: ended if connected, abandoned before",
+           tag="accessibility", headers=SessionSecretHeaderSchema, response=SessionSchema,
+           public=True, errors=(403, 404, 409, 410))
+    def hang_up(self, request, token, session_id, headers, **_):
+        return self.rpc("accessibility", "hang_up", token, str(session_id), headers["secret"])
+
+    @route("GET", f"{PERSON_SESSION}/transcript",
+           summary="The lines of one's connected transcription, after a line already read",
+           tag="accessibility", headers=SessionSecretHeaderSchema,
+           query=TranscriptQuerySchema, response=TranscriptLineSchema, many=True,
+           public=True, errors=(403, 404, 409, 410))
+    def person_transcript(self, request, token, session_id, headers, query, **_):
+        return self.rpc("accessibility", "person_transcript", token, str(session_id),
+                        headers["secret"], TranscriptQuerySchema().dump(query))
+
+    @route("POST", f"{PERSON_SESSION}/transcript",
+           summary="Write a line in one's connected transcription", tag="accessibility",
+           headers=SessionSecretHeaderSchema, body=NewTranscriptLineSchema,
+           response=TranscriptLineSchema, status=201, public=True,
+           errors=(403, 404, 409, 410))
+    def person_says(self, request, token, session_id, headers, body, **_):
+        return self.rpc("accessibility", "person_says", token, str(session_id),
+                        headers["secret"], body)
 
     @route("GET", "/relay/<token>",
            summary="A reception point's relay page (HTML, in French): the form that asks for "
@@ -180,6 +239,13 @@ button:disabled { color: #1b1b1b; background: #e5e5e5; border-color: #595959; }
 :focus-visible { outline: 3px solid #1b1b1b; outline-offset: 3px; }
 button:focus-visible { box-shadow: 0 0 0 2px #ffffff; }
 #relay-status { font-weight: bold; min-height: 1.5em; }
+h2 { font-size: 1.35rem; }
+h3 { font-size: 1.15rem; }
+#transcript-lines { padding-left: 1.5rem; }
+#transcript-lines li { margin: 0.25rem 0; overflow-wrap: anywhere; }
+label[for="transcript-text"] { display: block; font-weight: bold; }
+textarea { font: inherit; width: 100%; box-sizing: border-box; margin: 0.25rem 0 0.5rem;
+           padding: 0.5rem; border: 2px solid #595959; border-radius: 0.25rem; }
 </style>
 </head>
 <body>
@@ -218,19 +284,109 @@ value="front_desk">
 </form>
 <noscript><p>Pour envoyer votre demande, cette page a besoin de JavaScript.</p></noscript>
 <p id="relay-status" role="status" aria-live="polite"></p>
+<section id="relay-session" aria-labelledby="session-heading" hidden>
+<h2 id="session-heading">Votre communication</h2>
+<div id="transcript" hidden>
+<h3 id="transcript-heading">Transcription</h3>
+<ol id="transcript-lines" aria-labelledby="transcript-heading" aria-live="polite"></ol>
+<form id="transcript-form">
+<label for="transcript-text">Votre message</label>
+<textarea id="transcript-text" name="text" rows="3" maxlength="2000" required></textarea>
+<button type="submit" id="transcript-send">Envoyer</button>
+</form>
+</div>
+<p><button type="button" id="relay-hang-up">Raccrocher</button></p>
+</section>
 <script>
 (function () {
   var form = document.getElementById("relay-form");
   var button = document.getElementById("relay-submit");
   var status = document.getElementById("relay-status");
+  var area = document.getElementById("relay-session");
+  var transcript = document.getElementById("transcript");
+  var lines = document.getElementById("transcript-lines");
+  var lineForm = document.getElementById("transcript-form");
+  var lineText = document.getElementById("transcript-text");
+  var hangUp = document.getElementById("relay-hang-up");
   var STATUSES = {
     waiting: "Votre demande est en attente d'un interprète…",
     taken: "Un interprète a pris votre demande : la mise en relation arrive.",
     connected: "Vous êtes en relation avec l'accueil.",
     ended: "La communication est terminée.",
-    abandoned: "Votre demande n'a pas abouti. Vous pouvez la renouveler."
+    abandoned: "Votre demande est annulée. Vous pouvez en faire une nouvelle."
   };
+  var SPEAKERS = {person: "Vous", interpreter: "L'accueil"};
+  var FOLLOW_EVERY = 2000;
+  var current = null;
+  var lastLine = 0;
+  var reading = false;
+  var follower = null;
   function say(text) { status.textContent = text; }
+  function answerOf(answer) {
+    return answer.json().catch(function () { return {}; }).then(function (body) {
+      return {ok: answer.ok, status: answer.status, body: body};
+    });
+  }
+  function call(method, path, body) {
+    // The secret the opening gave: it stays in this page, never in its address.
+    var headers = {"Accept": "application/json", "X-Relay-Session-Secret": current.secret};
+    if (body) { headers["Content-Type"] = "application/json"; }
+    return fetch(form.action + "/" + current.id + path, {
+      method: method, headers: headers, body: body ? JSON.stringify(body) : undefined
+    }).then(answerOf);
+  }
+  function show(session) {
+    say(STATUSES[session.status] || "Votre demande est enregistrée.");
+    var over = session.status === "ended" || session.status === "abandoned";
+    transcript.hidden = over || !(session.status === "connected" &&
+                                  current.mode === "transcription");
+    if (!transcript.hidden) { readLines(); }
+    if (over) {
+      clearInterval(follower);
+      current = null;
+      area.hidden = true;
+      button.disabled = false;
+    }
+  }
+  function follow() {
+    if (!current) { return; }
+    call("GET", "").then(function (answer) { if (answer.ok && current) { show(answer.body); } });
+  }
+  function readLines() {
+    if (reading || !current) { return; }
+    reading = true;
+    call("GET", "/transcript?after=" + lastLine).then(function (answer) {
+      reading = false;
+      if (!answer.ok) { return; }
+      answer.body.forEach(function (line) {
+        var item = document.createElement("li");
+        var who = document.createElement("strong");
+        who.textContent = SPEAKERS[line.speaker] + " : ";
+        item.appendChild(who);
+        item.appendChild(document.createTextNode(line.text));
+        lines.appendChild(item);
+        lastLine = Math.max(lastLine, line.id);
+      });
+    }).catch(function () { reading = false; });
+  }
+  lineForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current || !lineText.value.trim()) { return; }
+    call("POST", "/transcript", {text: lineText.value}).then(function (answer) {
+      if (answer.ok) {
+        lineText.value = "";
+        readLines();
+      } else {
+        say("Votre message n'a pas pu être envoyé. Réessayez.");
+      }
+    });
+  });
+  hangUp.addEventListener("click", function () {
+    if (!current) { return; }
+    call("POST", "/hang-up").then(function (answer) {
+      if (answer.ok) { show(answer.body); } else { follow(); }
+    });
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var data = new FormData(form);
@@ -244,24 +400,28 @@ value="front_desk">
       method: "POST",
       headers: {"Content-Type": "application/json", "Accept": "application/json"},
       body: JSON.stringify({mode: data.get("mode"), channel: data.get("channel")})
-    }).then(function (answer) {
-      return answer.json().catch(function () { return {}; }).then(function (body) {
-        if (answer.ok) {
-          say(STATUSES[body.status] || "Votre demande est enregistrée.");
-          return;
-        }
-        button.disabled = false;
-        if (answer.status === 409) {
-          var when = /(\\d{2}\\/\\d{2}\\/\\d{4}) à (\\d{2}:\\d{2})/.exec(body.detail || "");
-          say(when ? "L'accueil est fermé ; le relais rouvre le " + when[1] + " à " +
-                     when[2] + "."
-                   : "L'accueil est fermé : le relais n'est pas ouvert en ce moment.");
-        } else if (answer.status === 410) {
-          say("Ce lien a été remplacé : le site internet de votre commune donne le nouveau.");
-        } else {
-          say("Votre demande n'a pas pu être envoyée. Réessayez dans un instant.");
-        }
-      });
+    }).then(answerOf).then(function (answer) {
+      var body = answer.body;
+      if (answer.ok) {
+        current = {id: body.id, secret: body.secret, mode: body.mode};
+        lastLine = 0;
+        lines.textContent = "";
+        area.hidden = false;
+        show(body);
+        follower = setInterval(follow, FOLLOW_EVERY);
+        return;
+      }
+      button.disabled = false;
+      if (answer.status === 409) {
+        var when = /(\\d{2}\\/\\d{2}\\/\\d{4}) à (\\d{2}:\\d{2})/.exec(body.detail || "");
+        say(when ? "L'accueil est fermé ; le relais rouvre le " + when[1] + " à " +
+                   when[2] + "."
+                 : "L'accueil est fermé : le relais n'est pas ouvert en ce moment.");
+      } else if (answer.status === 410) {
+        say("Ce lien a été remplacé : le site internet de votre commune donne le nouveau.");
+      } else {
+        say("Votre demande n'a pas pu être envoyée. Réessayez dans un instant.");
+      }
     }).catch(function () {
       button.disabled = false;
       say("Votre demande n'a pas pu être envoyée : vérifiez votre connexion et réessayez.");

@@ -688,6 +688,7 @@ LINK_ID = str(uuid.UUID(int=33))
 RELAY_SESSION_ID = str(uuid.UUID(int=34))
 INTERPRETER_ID = str(uuid.UUID(int=35))
 RELAY_TOKEN = "r3lay-link-token_Abc"
+RELAY_SECRET = "s3ssion-secret_Xyz"
 NEW_POINT = {"name": "Accueil de la mairie", "kind": "town_hall",
              "weekly_hours": {"monday": [{"start": "08:30", "end": "12:00"}]}}
 
@@ -712,7 +713,11 @@ def relay_session(status="waiting", mode="lsf", channel="telephone"):
             "channel": channel, "status": status,
             "requested_at": "2026-11-27T10:00:00+00:00", "taken_at": None,
             "connected_at": None, "ended_at": None, "wait_seconds": None,
-            "talk_seconds": None}
+            "talk_seconds": None, "transcript_lines": 0}
+
+
+def transcript_line(speaker="person", text="Bonjour, je voudrais un rendez-vous."):
+    return {"id": 1, "speaker": speaker, "text": text, "said_at": "2026-11-27T10:01:00+00:00"}
 
 
 def accessibility_answers():
@@ -728,8 +733,16 @@ def accessibility_answers():
         "revoke_link": lambda insee, link_id: relay_link("revoked"),
         "links": lambda insee: [relay_link()],
         "relay_point": lambda token: reception_point(),
-        "open_session": lambda token, new: relay_session(
-            mode=new["mode"], channel=new.get("channel", "telephone")),
+        "open_session": lambda token, new: {**relay_session(
+            mode=new["mode"], channel=new.get("channel", "telephone")), "secret": RELAY_SECRET},
+        "person_session": lambda token, session_id, secret: relay_session(),
+        "hang_up": lambda token, session_id, secret: relay_session("abandoned"),
+        "person_transcript": lambda token, session_id, secret, query: [transcript_line()],
+        "person_says": lambda token, session_id, secret, line: transcript_line(
+            text=line["text"]),
+        "interpreter_transcript": lambda session_id, account_id, query: [transcript_line()],
+        "interpreter_says": lambda session_id, account_id, line: transcript_line(
+            "interpreter", line["text"]),
         "usage": lambda insee, query: {**usage, "month": query["month"]},
         "queue": lambda modes=None: [relay_session()],
         "set_interpreter": lambda account_id, profile: {**profile, "account_id": account_id},

@@ -16,6 +16,7 @@ from gateway.tests.fakes import (
     LINK_ID,
     NEW_POINT,
     POINT_ID,
+    RELAY_SECRET,
     RELAY_SESSION_ID,
     RELAY_TOKEN,
     reception_point,
@@ -87,7 +88,7 @@ def assert_accessible_page(answer, status):
     assert any(meta.get("name") == "viewport" and "width=device-width" in meta["content"]
                for meta in page.all("meta"))
     assert ":focus-visible" in answer.text
-    for field in page.all("input"):
+    for field in page.all("input") + page.all("textarea"):
         assert field["id"] in page.label_targets
     return page
 
@@ -254,6 +255,73 @@ def test_the_api_answers_problems_as_json(gateway, api, fake_accessibility, erro
     assert answer.json()["detail"] == error.detail
 
 
+def test_an_interpreter_reads_and_writes_the_transcription_of_their_session(
+        gateway, api, interpreter_headers, fake_accessibility):
+    read = api.get(f"{SESSION}/transcript", params={"after": 4}, headers=interpreter_headers)
+    assert read.status_code == 200, read.text
+    assert read.json()[0]["speaker"] == "person"
+    assert only_call(fake_accessibility, "interpreter_transcript") == (
+        (RELAY_SESSION_ID, INTERPRETER_ID, {"after": 4}), {})
+    said = api.post(f"{SESSION}/transcript", json={"text": "Mardi à 14 h ?"},
+                    headers=interpreter_headers)
+    assert said.status_code == 201, said.text
+    assert only_call(fake_accessibility, "interpreter_says") == (
+        (RELAY_SESSION_ID, INTERPRETER_ID, {"text": "Mardi à 14 h ?"}), {})
+
+
+@pytest.mark.parametrize("line", [{"text": ""}, {"text": "x" * 2001}, {}, {"text": 3}])
+def test_a_transcription_line_is_checked_before_the_service(gateway, api, interpreter_headers,
+                                                            fake_accessibility, line):
+    answer = api.post(f"{SESSION}/transcript", json=line, headers=interpreter_headers)
+    assert answer.status_code == 422
+    assert "text" in answer.json()["errors"]
+    assert fake_accessibility.calls == []
+
+
+def test_the_person_follows_writes_and_hangs_up_with_their_secret(gateway, api,
+                                                                  fake_accessibility):
+    person = f"{SESSIONS}/{RELAY_SESSION_ID}"
+    secret = {"X-Relay-Session-Secret": RELAY_SECRET}
+    assert api.get(person, headers=secret).json()["status"] == "waiting"
+    assert only_call(fake_accessibility, "person_session") == (
+        (RELAY_TOKEN, RELAY_SESSION_ID, RELAY_SECRET), {})
+    assert api.get(f"{person}/transcript", headers=secret).status_code == 200
+    assert only_call(fake_accessibility, "person_transcript") == (
+        (RELAY_TOKEN, RELAY_SESSION_ID, RELAY_SECRET, {"after": 0}), {})
+    said = api.post(f"{person}/transcript", json={"text": "Bonjour"}, headers=secret)
+    assert (said.status_code, said.json()["speaker"]) == (201, "person")
+    left = api.post(f"{person}/hang-up", headers=secret)
+    assert (left.status_code, left.json()["status"]) == (200, "abandoned")
+    assert only_call(fake_accessibility, "hang_up") == (
+        (RELAY_TOKEN, RELAY_SESSION_ID, RELAY_SECRET), {})
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_person_needs_their_secret(gateway, api, fake_accessibility, method):
+    answer = api.request(method, f"{SESSIONS}/{RELAY_SESSION_ID}/transcript",
+                         json={"text": "Bonjour"} if method == "POST" else None)
+    assert answer.status_code == 422
+    assert "X-Relay-Session-Secret" in answer.json()["errors"]
+    assert fake_accessibility.calls == []
+
+
+def test_an_ended_session_has_no_text_left(gateway, api, fake_accessibility):
+    def deleted(token, session_id, secret, query):
+        raise Gone("The session is over: its text was deleted.")
+
+    fake_accessibility.answers["person_transcript"] = deleted
+    answer = api.get(f"{SESSIONS}/{RELAY_SESSION_ID}/transcript",
+                     headers={"X-Relay-Session-Secret": RELAY_SECRET})
+    assert answer.status_code == 410
+    assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_the_opening_gives_the_persons_secret(gateway, api, fake_accessibility):
+    answer = api.post(SESSIONS, json={"mode": "transcription"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["secret"] == RELAY_SECRET
+
+
 # -- anyone with a link: the page
 
 
@@ -262,16 +330,23 @@ def test_the_page_of_an_open_reception_has_the_form(gateway, api, fake_accessibi
     page = assert_accessible_page(answer, 200)
     assert only_call(fake_accessibility, "relay_point") == ((RELAY_TOKEN,), {})
     assert page.h1 == ["Accueil de la mairie"]
-    [form] = page.all("form")
-    assert form["action"] == SESSIONS
+    form, transcript_form = page.all("form")
+    assert form["action"] == SESSIONS and transcript_form["id"] == "transcript-form"
     radios = {(field["name"], field["value"]) for field in page.all("input")
               if field["type"] == "radio"}
     assert radios == {("mode", "lsf"), ("mode", "lfpc"), ("mode", "transcription"),
                       ("channel", "telephone"), ("channel", "front_desk")}
     assert len(page.all("fieldset")) == len(page.all("legend")) == 2
-    assert [b.get("type") for b in page.all("button")] == ["submit"]
+    assert [b.get("type") for b in page.all("button")] == ["submit", "submit", "button"]
     [live] = [p for p in page.all("p") if p.get("aria-live")]
     assert live == {"id": "relay-status", "role": "status", "aria-live": "polite"}
+    # The session's part shows once a session is open; its lines are read out as they come.
+    assert {"id": "relay-session", "aria-labelledby": "session-heading", "hidden": None} in (
+        page.all("section"))
+    assert page.all("ol") == [{"id": "transcript-lines", "aria-labelledby": "transcript-heading",
+                               "aria-live": "polite"}]
+    assert page.all("textarea")[0]["maxlength"] == "2000"
+    assert "X-Relay-Session-Secret" in answer.text
     assert "Votre demande est en attente d'un interprète…" in answer.text
     assert "fetch(form.action" in answer.text
     assert "fermé" not in page.visible_text

@@ -55,6 +55,7 @@ from gateway.tests.fakes import (
     PROCESS_ID,
     PROPOSAL_ID,
     QUESTION_ID,
+    RELAY_SECRET,
     RELAY_SESSION_ID,
     RELAY_TOKEN,
     REQUEST_ID,
@@ -85,6 +86,7 @@ class Call:
     status: int = 200
     json: dict | None = None
     params: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # besides the caller's token
 
     def url(self, commune=LAVERUNE):
         return self.path.replace("{insee}", commune)
@@ -110,6 +112,8 @@ ALERTING = "/api/v1/communes/{insee}/alerting"
 CAMPAIGN = f"{ALERTING}/campaigns/{CAMPAIGN_ID}"
 ACCESSIBILITY = "/api/v1/communes/{insee}/accessibility"
 RELAY_SESSION = f"/api/v1/accessibility/sessions/{RELAY_SESSION_ID}"
+PERSON_SESSION = f"/api/v1/relay/{RELAY_TOKEN}/sessions/{RELAY_SESSION_ID}"
+SECRET = {"X-Relay-Session-Secret": RELAY_SECRET}
 CALLS = [
     Call("GET", "/api/v1/communes", "subscriptions", "list_communes", ANY_ACCOUNT),
     Call("GET", "/api/v1/communes/{insee}", "subscriptions", "get_commune", ADMIN_OR_AGENT),
@@ -416,6 +420,18 @@ CALLS = [
     Call("POST", f"/api/v1/relay/{RELAY_TOKEN}/sessions", "accessibility", "open_session",
          PUBLIC, 201, json={"mode": "lsf", "channel": "telephone"}),
     Call("GET", f"/relay/{RELAY_TOKEN}", "accessibility", "relay_point", PUBLIC),
+    Call("GET", f"{RELAY_SESSION}/transcript", "accessibility", "interpreter_transcript",
+         INTERPRETERS, params={"after": 3}),
+    Call("POST", f"{RELAY_SESSION}/transcript", "accessibility", "interpreter_says",
+         INTERPRETERS, 201, json={"text": "Mardi à 14 h, cela vous convient ?"}),
+    Call("GET", PERSON_SESSION, "accessibility", "person_session", PUBLIC,
+         headers=SECRET),
+    Call("POST", f"{PERSON_SESSION}/hang-up", "accessibility", "hang_up", PUBLIC,
+         headers=SECRET),
+    Call("GET", f"{PERSON_SESSION}/transcript", "accessibility", "person_transcript", PUBLIC,
+         headers=SECRET),
+    Call("POST", f"{PERSON_SESSION}/transcript", "accessibility", "person_says", PUBLIC, 201,
+         json={"text": "Bonjour, je voudrais un rendez-vous."}, headers=SECRET),
 ]
 IDS = [f"{call.method} {call.path}" for call in CALLS]
 COMMUNE_CALLS = [call for call in CALLS if call.commune_scoped and call.allowed != PUBLIC]
@@ -426,8 +442,8 @@ def allows(call, role):
 
 
 def send(api, call, headers, commune=LAVERUNE):
-    return api.request(call.method, call.url(commune), headers=headers, json=call.json,
-                       params=call.params)
+    return api.request(call.method, call.url(commune), headers={**call.headers, **headers},
+                       json=call.json, params=call.params)
 
 
 def assert_refused(answer, status, fake_services, call):

@@ -1,6 +1,6 @@
 import uuid
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.sqltypes import UtcDateTime
@@ -54,8 +54,8 @@ class Interpreter(Base):
 
 class RelaySession(Base):
     """One relayed conversation: waiting in its mode's queue, taken by an interpreter,
-    connected to the commune's service, ended. A transcription's text lives only while the
-    session does."""
+    connected to the commune's service, ended (or abandoned by the person who asked). Only the
+    digest of the person's secret is kept, as for links."""
 
     __tablename__ = "relay_sessions"
 
@@ -66,8 +66,22 @@ class RelaySession(Base):
     channel: Mapped[str] = mapped_column(String(12))
     status: Mapped[str] = mapped_column(String(10), index=True)
     interpreter_id: Mapped[str | None] = mapped_column(String(60))
-    transcript: Mapped[str | None] = mapped_column(Text)
+    secret_digest: Mapped[str | None] = mapped_column(String(64))
+    transcript_lines: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     requested_at = mapped_column(UtcDateTime, nullable=False, index=True)
     taken_at = mapped_column(UtcDateTime, nullable=True)
     connected_at = mapped_column(UtcDateTime, nullable=True)
     ended_at = mapped_column(UtcDateTime, nullable=True)
+
+
+class TranscriptLine(Base):
+    """A line written in a real-time transcription, by the person or by the interpreter. It
+    lives only while its session does: deleted when the session ends, its count kept."""
+
+    __tablename__ = "transcript_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("relay_sessions.id"), index=True)
+    speaker: Mapped[str] = mapped_column(String(11))
+    text: Mapped[str] = mapped_column(Text)
+    said_at = mapped_column(UtcDateTime, nullable=False)

@@ -1,20 +1,30 @@
 """A commune's reception points, their dedicated links and the relay sessions opened from
 them, on the caller's session."""
 
+import secrets
 import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from contracts.accessibility import WEEKDAYS
 from contracts.errors import Conflict, Gone, Invalid, NotFound
 from servicekit.clock import LEGAL_TIME_ZONE
 from services.accessibility import rules
-from services.accessibility.models import Interpreter, ReceptionPoint, RelayLink, RelaySession
+from services.accessibility.models import (
+    Interpreter,
+    ReceptionPoint,
+    RelayLink,
+    RelaySession,
+    TranscriptLine,
+)
 
 ACTIVE, ROTATED, REVOKED = "active", "rotated", "revoked"
-WAITING, TAKEN, CONNECTED, ENDED = "waiting", "taken", "connected", "ended"
+WAITING, TAKEN, CONNECTED, ENDED, ABANDONED = (
+    "waiting", "taken", "connected", "ended", "abandoned")
+PERSON, INTERPRETER = "person", "interpreter"
+TRANSCRIPTION = "transcription"
 
 
 def weekly_of(point):
@@ -122,19 +132,21 @@ def _active_links(session, point):
 
 
 def open_session(session, point, new, now):
-    """A session waiting in its mode's queue, if the point's reception is open now; else a
-    conflict saying when it opens again."""
+    """A session waiting in its mode's queue, if the point's reception is open now, and the
+    secret of the person who asked, given once; else a conflict saying when it opens again."""
     weekly, closures = weekly_of(point), closures_of(point)
     if not rules.is_open(weekly, closures, now):
         opening = rules.next_opening(weekly, closures, now)
         when = opening.strftime("%d/%m/%Y à %H:%M") if opening else "at a date not set yet"
         raise Conflict(f"The reception is closed; the relay opens again on {when}.")
+    secret = rules.new_link_token()
     relayed = RelaySession(id=uuid.uuid4(), commune=point.commune, point_id=point.id,
                            mode=new["mode"], channel=new["channel"], status=WAITING,
+                           secret_digest=rules.token_digest(secret), transcript_lines=0,
                            requested_at=now)
     session.add(relayed)
     session.flush()
-    return relayed
+    return relayed, secret
 
 
 def queue(session, modes=None):
@@ -151,6 +163,27 @@ def session_of(session, session_id):
     return relayed
 
 
+def session_of_person(session, token, session_id, secret):
+    """The session opened from the link ``token`` whose person holds ``secret``; any other
+    pairing is not found, so that a session id alone reveals nothing."""
+    point = point_of_token(session, token)
+    relayed = _get(session, RelaySession, session_id)
+    if (relayed is None or relayed.point_id != point.id or relayed.secret_digest is None
+            or not secrets.compare_digest(relayed.secret_digest,
+                                          rules.token_digest(str(secret)))):
+        raise NotFound("No such relay session.")
+    return relayed
+
+
+def session_of_interpreter(session, session_id, interpreter_id):
+    """The session ``interpreter_id`` took; another's session is not found: an interpreter
+    reads the text of their own sessions only."""
+    relayed = session_of(session, session_id)
+    if relayed.interpreter_id != str(interpreter_id):
+        raise NotFound("No such relay session of yours.")
+    return relayed
+
+
 def take(session, relayed, interpreter, now):
     if relayed.mode not in interpreter.modes:
         raise Conflict(f"The interpreter does not work in {relayed.mode}.")
@@ -164,11 +197,62 @@ def connect(relayed, interpreter_id, now):
     relayed.connected_at = now
 
 
-def end(relayed, interpreter_id, now):
-    """The session ends: only its durations stay; a transcription's text is deleted."""
+def end(session, relayed, interpreter_id, now):
+    """The interpreter ends the session: only its durations and counts stay."""
     _own(relayed, interpreter_id)
     _step(relayed, CONNECTED, ENDED)
-    relayed.ended_at, relayed.transcript = now, None
+    _close(session, relayed, now)
+
+
+def hang_up(session, relayed, now):
+    """The person who asked leaves: a connected session ends, one not connected yet is
+    abandoned (unanswered if no interpreter had taken it)."""
+    if relayed.status in (ENDED, ABANDONED):
+        raise Conflict(f"The session is {relayed.status} already.")
+    relayed.status = ENDED if relayed.status == CONNECTED else ABANDONED
+    _close(session, relayed, now)
+
+
+def _close(session, relayed, now):
+    # No content is retained: a transcription's text goes with the session.
+    relayed.ended_at = now
+    session.execute(delete(TranscriptLine).where(TranscriptLine.session_id == relayed.id))
+
+
+def say(session, relayed, speaker, text, now):
+    """A line of the session's real-time transcription, while it is connected."""
+    _transcribing(relayed)
+    line = TranscriptLine(session_id=relayed.id, speaker=speaker, text=text, said_at=now)
+    session.add(line)
+    # Counted in the database, so that the person and the interpreter writing at once are
+    # both counted.
+    session.execute(update(RelaySession).where(RelaySession.id == relayed.id).values(
+        transcript_lines=RelaySession.transcript_lines + 1))
+    session.flush()
+    return line
+
+
+def transcript(session, relayed, after=0):
+    """The session's transcription lines after the id ``after``, in the order written."""
+    _transcribing(relayed)
+    return session.scalars(select(TranscriptLine).where(
+        TranscriptLine.session_id == relayed.id, TranscriptLine.id > after)
+        .order_by(TranscriptLine.id)).all()
+
+
+def _transcribing(relayed):
+    if relayed.mode != TRANSCRIPTION:
+        raise Conflict(f"The session is in {relayed.mode}, not in transcription.")
+    if relayed.status in (ENDED, ABANDONED):
+        raise Gone("The session is over: its text was deleted.")
+    if relayed.status != CONNECTED:
+        raise Conflict(f"The session is {relayed.status}: the transcription starts once it "
+                       "is connected.")
+
+
+def line_view(line):
+    return {"id": line.id, "speaker": line.speaker, "text": line.text,
+            "said_at": line.said_at}
 
 
 def _step(relayed, expected, status):
@@ -191,7 +275,8 @@ def session_view(relayed):
             "requested_at": relayed.requested_at, "taken_at": relayed.taken_at,
             "connected_at": relayed.connected_at, "ended_at": relayed.ended_at,
             "wait_seconds": seconds(relayed.requested_at, relayed.taken_at),
-            "talk_seconds": seconds(relayed.connected_at, relayed.ended_at)}
+            "talk_seconds": seconds(relayed.connected_at, relayed.ended_at),
+            "transcript_lines": relayed.transcript_lines}
 
 
 def interpreter(session, account_id, name, modes, available):

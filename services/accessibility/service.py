@@ -2,7 +2,8 @@
 reception points with their telephone reception hours, a dedicated link per point (Art. 2),
 relay sessions in LSF, LfPC or real-time transcription opened from a link during those hours,
 queued by mode, taken by the relay provider's interpreters, connected to the commune's service
-and ended with their durations only.
+and ended with their durations only. In real-time transcription the person and the interpreter
+write to each other while the session is connected; the text is deleted when it ends.
 
 Only communes that subscribe to the relay have links; a link of a commune that left stops
 opening sessions.
@@ -17,8 +18,12 @@ from contracts.accessibility import (
     LinkSchema,
     NewReceptionPointSchema,
     NewSessionSchema,
+    NewTranscriptLineSchema,
+    OpenedSessionSchema,
     ReceptionPointSchema,
     SessionSchema,
+    TranscriptLineSchema,
+    TranscriptQuerySchema,
     UsageQuerySchema,
     UsageSchema,
 )
@@ -93,10 +98,58 @@ class AccessibilityService(FollowsSubscriptions, CommunsService):
         with self.db.transaction() as session:
             point = relay.point_of_token(session, token)
             self.require_subscribed(session, point.commune)
-            relayed = relay.open_session(session, point, new, self.clock.now())
+            relayed, secret = relay.open_session(session, point, new, self.clock.now())
             log.info("relay_session.opened", commune=point.commune,
                      session_id=str(relayed.id), mode=relayed.mode)
+            return OpenedSessionSchema().dump({**relay.session_view(relayed), "secret": secret})
+
+    @rpc(sensitive_arguments=("token", "secret"))
+    def person_session(self, token, session_id, secret):
+        """The session as the person who asked follows it."""
+        with self.db.transaction() as session:
+            relayed = relay.session_of_person(session, token, session_id, secret)
             return SessionSchema().dump(relay.session_view(relayed))
+
+    @rpc(sensitive_arguments=("token", "secret"))
+    def hang_up(self, token, session_id, secret):
+        with self.db.transaction() as session:
+            relayed = relay.session_of_person(session, token, session_id, secret)
+            relay.hang_up(session, relayed, self.clock.now())
+            log.info("relay_session.hung_up", commune=relayed.commune,
+                     session_id=str(relayed.id), status=relayed.status)
+            return SessionSchema().dump(relay.session_view(relayed))
+
+    @rpc(sensitive_arguments=("token", "secret", "line"))
+    def person_says(self, token, session_id, secret, line):
+        line = load(NewTranscriptLineSchema(), line)
+        with self.db.transaction() as session:
+            relayed = relay.session_of_person(session, token, session_id, secret)
+            return TranscriptLineSchema().dump(relay.line_view(relay.say(
+                session, relayed, relay.PERSON, line["text"], self.clock.now())))
+
+    @rpc(sensitive_arguments=("token", "secret"))
+    def person_transcript(self, token, session_id, secret, query):
+        after = load(TranscriptQuerySchema(), query)["after"]
+        with self.db.transaction() as session:
+            relayed = relay.session_of_person(session, token, session_id, secret)
+            return TranscriptLineSchema(many=True).dump(
+                [relay.line_view(line) for line in relay.transcript(session, relayed, after)])
+
+    @rpc(sensitive_arguments=("line",))
+    def interpreter_says(self, session_id, account_id, line):
+        line = load(NewTranscriptLineSchema(), line)
+        with self.db.transaction() as session:
+            relayed = relay.session_of_interpreter(session, session_id, account_id)
+            return TranscriptLineSchema().dump(relay.line_view(relay.say(
+                session, relayed, relay.INTERPRETER, line["text"], self.clock.now())))
+
+    @rpc
+    def interpreter_transcript(self, session_id, account_id, query):
+        after = load(TranscriptQuerySchema(), query)["after"]
+        with self.db.transaction() as session:
+            relayed = relay.session_of_interpreter(session, session_id, account_id)
+            return TranscriptLineSchema(many=True).dump(
+                [relay.line_view(line) for line in relay.transcript(session, relayed, after)])
 
     @rpc
     def usage(self, insee, query):
@@ -145,7 +198,7 @@ class AccessibilityService(FollowsSubscriptions, CommunsService):
     def end_session(self, session_id, account_id):
         with self.db.transaction() as session:
             relayed = relay.session_of(session, session_id)
-            relay.end(relayed, account_id, self.clock.now())
+            relay.end(session, relayed, account_id, self.clock.now())
             log.info("relay_session.ended", commune=relayed.commune,
                      session_id=str(relayed.id))
             return SessionSchema().dump(relay.session_view(relayed))

@@ -3,7 +3,8 @@ and gets its link; a deaf person opens the link's page in a real headless browse
 chooses a mode with the keyboard alone and asks for an interpreter; the provider's interpreter
 takes, connects and ends the session; the commune's usage shows it. A rotated link answers
 410; a commune that does not subscribe has no link; another commune's agent cannot see the
-usage."""
+usage. In real-time transcription the person and the interpreter write to each other through
+the page and the provider's API, and nothing of the text is left once the person hangs up."""
 
 import shutil
 from datetime import UTC, datetime
@@ -74,6 +75,30 @@ def browser():
     driver.quit()
 
 
+def open_point_and_link(agent):
+    """A reception point of Lavérune open all week, and its link's token."""
+    point = wait_for(lambda: agent.post(f"{relay(LAVERUNE)}/hours", json={
+        "name": "Accueil de la mairie", "kind": "town_hall",
+        "weekly_hours": {day: ALL_DAY for day in DAYS}}),
+        lambda answer: answer.status_code != 403)  # the subscription on its way
+    assert point.status_code == 201, point.text
+    assert point.json()["open_now"] is True
+    link = agent.post(f"{relay(LAVERUNE)}/links", json={"point_id": point.json()["id"]})
+    assert link.status_code == 201, link.text
+    return point, link.json()["token"]
+
+
+def interpreter_of(admin_api, api, username):
+    """A new interpreter of the relay provider, available in every mode, logged in."""
+    created = admin_api.post("/api/v1/accounts", json={
+        "username": username, "password": AGENT_PASSWORD, "role": "relay_interpreter"})
+    assert created.status_code == 201, created.text
+    interpreter = api.as_user(username, AGENT_PASSWORD)
+    assert interpreter.put("/api/v1/accessibility/interpreters/me", json={
+        "name": "Inès", "modes": ["lsf", "lfpc", "transcription"], "available": True}).ok
+    return interpreter
+
+
 @pytest.fixture
 def admin_api(api, start_services, smtp_server, web_config_port):
     admin, runner = start_suite(api, start_services, smtp_server, web_config_port,
@@ -88,15 +113,7 @@ def test_a_session_opened_from_the_link_is_relayed_and_counted(admin_api, api, b
     from selenium.webdriver.common.keys import Keys
 
     agent = agent_of(admin_api, api, LAVERUNE, "agent.relais.laverune")
-    point = wait_for(lambda: agent.post(f"{relay(LAVERUNE)}/hours", json={
-        "name": "Accueil de la mairie", "kind": "town_hall",
-        "weekly_hours": {day: ALL_DAY for day in DAYS}}),
-        lambda answer: answer.status_code != 403)  # the subscription on its way
-    assert point.status_code == 201, point.text
-    link = agent.post(f"{relay(LAVERUNE)}/links", json={"point_id": point.json()["id"]})
-    assert link.status_code == 201, link.text
-    token = link.json()["token"]
-    assert point.json()["open_now"] is True
+    point, token = open_point_and_link(agent)
 
     browser.get(f"http://127.0.0.1:{web_config_port}/relay/{token}")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
@@ -128,12 +145,7 @@ def test_a_session_opened_from_the_link_is_relayed_and_counted(admin_api, api, b
     wait_for(lambda: status.text, lambda text: "attente" in text.lower(), seconds=10)
     assert "attente" in status.text.lower()
 
-    created = admin_api.post("/api/v1/accounts", json={
-        "username": "interprete.lsf", "password": AGENT_PASSWORD, "role": "relay_interpreter"})
-    assert created.status_code == 201, created.text
-    interpreter = api.as_user("interprete.lsf", AGENT_PASSWORD)
-    assert interpreter.put("/api/v1/accessibility/interpreters/me", json={
-        "name": "Inès", "modes": ["lsf", "lfpc", "transcription"], "available": True}).ok
+    interpreter = interpreter_of(admin_api, api, "interprete.lsf")
     (waiting,) = interpreter.get("/api/v1/accessibility/queue").json()
     for step in ("take", "connect", "end"):
         answer = interpreter.post(f"/api/v1/accessibility/sessions/{waiting['id']}/{step}")
@@ -166,3 +178,51 @@ def test_a_session_opened_from_the_link_is_relayed_and_counted(admin_api, api, b
     grabels = agent_of(admin_api, api, GRABELS, "agent.relais.grabels")
     assert_problem(grabels.get(f"{relay(LAVERUNE)}/usage", params={"month": MONTH}), 404)
     assert_problem(grabels.get(f"{relay(GRABELS)}/links"), 403)  # Grabels does not subscribe
+
+
+def test_a_transcription_is_written_from_the_page_and_deleted_when_the_person_hangs_up(
+        admin_api, api, browser, web_config_port):
+    from selenium.webdriver.common.by import By
+
+    agent = agent_of(admin_api, api, LAVERUNE, "agent.transcription.laverune")
+    _, token = open_point_and_link(agent)
+    browser.get(f"http://127.0.0.1:{web_config_port}/relay/{token}")
+    browser.find_element(By.CSS_SELECTOR, "label[for='mode-transcription']").click()
+    browser.find_element(By.CSS_SELECTOR, "label[for='channel-front-desk']").click()
+    browser.find_element(By.ID, "relay-submit").click()
+    status = browser.find_element(By.ID, "relay-status")
+    assert "attente" in wait_for(lambda: status.text, lambda text: "attente" in text, 10)
+
+    interpreter = interpreter_of(admin_api, api, "interprete.transcription")
+    (waiting,) = interpreter.get("/api/v1/accessibility/queue",
+                                 params={"mode": "transcription"}).json()
+    assert waiting["channel"] == "front_desk"
+    session = f"/api/v1/accessibility/sessions/{waiting['id']}"
+    for step in ("take", "connect"):
+        assert interpreter.post(f"{session}/{step}").status_code == 200
+    # The page follows the session by itself and opens its transcription.
+    assert "en relation" in wait_for(lambda: status.text, lambda text: "en relation" in text,
+                                     10)
+    text = browser.find_element(By.ID, "transcript-text")
+    assert wait_for(text.is_displayed, bool, 10)
+    text.send_keys("Bonjour, je voudrais un rendez-vous pour une carte d'identité.")
+    browser.find_element(By.ID, "transcript-send").click()
+    lines = wait_for(lambda: interpreter.get(f"{session}/transcript").json(),
+                     lambda lines: len(lines) == 1, 10)
+    assert [(line["speaker"], line["text"]) for line in lines] == [
+        ("person", "Bonjour, je voudrais un rendez-vous pour une carte d'identité.")]
+    said = interpreter.post(f"{session}/transcript",
+                            json={"text": "Mardi à 14 h, cela vous convient ?"})
+    assert said.status_code == 201, said.text
+    shown = browser.find_element(By.ID, "transcript-lines")
+    assert "Mardi à 14 h" in wait_for(lambda: shown.text, lambda t: "Mardi à 14 h" in t, 10)
+    assert shown.text.splitlines() == [
+        "Vous : Bonjour, je voudrais un rendez-vous pour une carte d'identité.",
+        "L'accueil : Mardi à 14 h, cela vous convient ?"]
+
+    browser.find_element(By.ID, "relay-hang-up").click()
+    assert "terminée" in wait_for(lambda: status.text, lambda text: "terminée" in text, 10)
+    assert_problem(interpreter.get(f"{session}/transcript"), 410)
+    assert_problem(interpreter.post(f"{session}/end"), 409)
+    usage = agent.get(f"{relay(LAVERUNE)}/usage", params={"month": MONTH}).json()
+    assert usage["by_mode"]["transcription"] == 1 and usage["answered"] == 1

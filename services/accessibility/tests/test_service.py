@@ -141,3 +141,68 @@ def test_a_months_usage_counts_sessions_minutes_and_the_hours_covered(
         assert relay.usage(LAVERUNE, {"month": "2026-09"})["required_share"] == "0.5000"
         with pytest.raises(Invalid):
             relay.usage(LAVERUNE, {"month": "2026-13"})
+
+
+def test_a_transcription_is_written_by_both_sides_and_deleted_at_the_end(
+        container_factory, suite_config, rpc):
+    start(container_factory, suite_config, TUESDAY_10H)
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        token = relay.create_link(LAVERUNE, point["id"])["token"]
+        opened = relay.open_session(token, {"mode": "transcription", "channel": "front_desk"})
+        session_id, secret = opened["id"], opened["secret"]
+        assert len(secret) >= 43
+        relay.set_interpreter("interp-1", {"name": "Inès", "modes": ["transcription"],
+                                           "available": True})
+        relay.set_interpreter("interp-2", {"name": "Paul", "modes": ["transcription"],
+                                           "available": True})
+        with pytest.raises(NotFound):  # a wrong secret is no session at all
+            relay.person_session(token, session_id, "not-the-secret")
+        with pytest.raises(Conflict, match="once it is connected"):
+            relay.person_says(token, session_id, secret, {"text": "Bonjour"})
+        relay.take_session(session_id, "interp-1")
+        relay.connect_session(session_id, "interp-1")
+        assert relay.person_session(token, session_id, secret)["status"] == "connected"
+
+        first = relay.person_says(token, session_id, secret,
+                                  {"text": "Bonjour, je voudrais un rendez-vous."})
+        relay.interpreter_says(session_id, "interp-1", {"text": "Mardi à 14 h ?"})
+        relay.person_says(token, session_id, secret, {"text": "Oui, merci."})
+        lines = relay.interpreter_transcript(session_id, "interp-1", {})
+        assert [(line["speaker"], line["text"]) for line in lines] == [
+            ("person", "Bonjour, je voudrais un rendez-vous."),
+            ("interpreter", "Mardi à 14 h ?"), ("person", "Oui, merci.")]
+        assert [line["text"] for line in relay.person_transcript(
+            token, session_id, secret, {"after": first["id"]})] == ["Mardi à 14 h ?",
+                                                                    "Oui, merci."]
+        with pytest.raises(NotFound):  # another interpreter reads nothing
+            relay.interpreter_transcript(session_id, "interp-2", {})
+        with pytest.raises(Invalid) as refused:
+            relay.person_says(token, session_id, secret, {"text": ""})
+        assert "text" in refused.value.errors
+
+        ended = relay.hang_up(token, session_id, secret)
+        assert (ended["status"], ended["transcript_lines"]) == ("ended", 3)
+        with pytest.raises(Gone, match="deleted"):
+            relay.interpreter_transcript(session_id, "interp-1", {})
+        with pytest.raises(Conflict):
+            relay.hang_up(token, session_id, secret)
+
+
+def test_a_person_who_leaves_before_an_interpreter_came_is_unanswered(
+        container_factory, suite_config, rpc):
+    start(container_factory, suite_config, TUESDAY_10H)
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        token = relay.create_link(LAVERUNE, point["id"])["token"]
+        opened = relay.open_session(token, {"mode": "lsf"})
+        left = relay.hang_up(token, opened["id"], opened["secret"])
+        assert left["status"] == "abandoned" and relay.queue() == []
+        with pytest.raises(Conflict, match="transcription"):
+            relay.person_transcript(token, opened["id"], opened["secret"], {})
+        other = relay.create_link(LAVERUNE, relay.create_point(LAVERUNE, {
+            **TOWN_HALL, "name": "CCAS", "kind": "ccas"})["id"])["token"]
+        with pytest.raises(NotFound):  # the secret opens its session from its own link only
+            relay.person_session(other, opened["id"], opened["secret"])
+        usage = relay.usage(LAVERUNE, {"month": "2026-11"})
+    assert (usage["sessions"], usage["answered"], usage["unanswered"]) == (1, 0, 1)
