@@ -11,7 +11,8 @@
     ├── Invalid               422  fields fail validation; ``errors`` maps field → messages
     │   └── InvalidRows       422  a file's rows fail their schema; ``rows``: row, column, reason
     ├── TooManyRequests       429  throttled; ``retry_after`` in seconds
-    └── ServiceUnavailable    503  a service did not answer in time
+    └── ServiceUnavailable    503  not there for now: a stopped service, a database, no SMTP…
+        └── GatewayTimeout    504  a running service did not answer within the deadline
 
 Each class is registered with Nameko's exception registry by the toolkit
 (``servicekit.errors``), so a service's ``NotFound`` arrives in the gateway as this very
@@ -120,6 +121,15 @@ class ServiceUnavailable(CommunsError):
     title = "Service unavailable"
 
 
+class GatewayTimeout(ServiceUnavailable):
+    """The service runs but did not answer in time (slow or hung): unlike a stopped one, it
+    may have done what was asked. A kind of unavailability: what retries or counts those
+    (an event redelivered, the gateway's metrics) treats it the same."""
+
+    status = 504
+    title = "Gateway timeout"
+
+
 ALL_ERRORS = (
     CommunsError,
     BadRequest,
@@ -134,4 +144,5 @@ ALL_ERRORS = (
     InvalidRows,
     TooManyRequests,
     ServiceUnavailable,
+    GatewayTimeout,
 )

@@ -121,6 +121,15 @@ def _billing(method):
     return (Subscriber("billing", method),)
 
 
+# Each follows what a commune may use (servicekit.subscribed.FollowsSubscriptions).
+APPLICATION_SERVICES = ("eadmin", "opendata", "eservices", "procurement", "participation",
+                        "alerting", "accessibility")
+
+
+def _applications(method):
+    return tuple(Subscriber(service, method) for service in APPLICATION_SERVICES)
+
+
 POPULATION_UPDATED = EventType(
     "subscriptions", "population.updated", 1, PopulationUpdatedSchema,
     _billing("on_population_updated"),
@@ -136,18 +145,14 @@ CONVENTION_AMENDED = EventType(
 # Each application service learns from these whether a commune may use it.
 SUBSCRIPTION_CHANGED = EventType(
     "subscriptions", "subscription.changed", 1, SubscriptionChangedSchema,
-    (*_billing("on_subscription_changed"), Subscriber("eadmin", "on_subscription_changed"),
-     Subscriber("opendata", "on_subscription_changed"),
-     Subscriber("eservices", "on_subscription_changed")),
+    (*_billing("on_subscription_changed"), *_applications("on_subscription_changed")),
 )
 COMMUNE_UPDATED = EventType(
     "subscriptions", "commune.updated", 1, CommuneUpdatedSchema, _billing("on_commune_updated"),
 )
 CONVENTION_TERMINATED = EventType(
     "subscriptions", "convention.terminated", 1, ConventionTerminatedSchema,
-    (*_billing("on_convention_terminated"), Subscriber("eadmin", "on_convention_terminated"),
-     Subscriber("opendata", "on_convention_terminated"),
-     Subscriber("eservices", "on_convention_terminated")),
+    (*_billing("on_convention_terminated"), *_applications("on_convention_terminated")),
 )
 
 

@@ -51,7 +51,8 @@ STANDARD_ERRORS = {
     415: "The body is not sent as application/json",
     422: "Invalid fields or query parameters, each named in `errors`",
     429: "Too many attempts; see Retry-After",
-    503: "A service did not answer in time",
+    503: "A service this route needs is not running; the detail names it",
+    504: "A service this route needs did not answer in time",
 }
 
 
@@ -178,5 +179,5 @@ def _errors_of(route):
         statuses.add(403)
     if f"<{COMMUNE_PATH_PARAMETER}>" in route.path:
         statuses.add(404)
-    statuses.add(503)
+    statuses |= {503, 504}
     return sorted(statuses)

@@ -12,7 +12,7 @@ the confirm and the mark publishes twice, which the consumers' inbox absorbs.
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from kombu import Connection, Queue
+from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import insert, select, update
@@ -23,6 +23,7 @@ from servicekit.database import Database
 from servicekit.logging import CORRELATION_ID, get_logger
 from servicekit.providers import sibling
 from servicekit.tables import outbox
+from servicekit.topology import declare_subscriber_queues
 
 log = get_logger(__name__)
 
@@ -175,16 +176,9 @@ class Relay(providers.Relay):
         with Connection(
             self.amqp_uri, connect_timeout=5, transport_options=dict(ONE_QUICK_RETRY)
         ) as connection:
-            channel = connection.default_channel
-            for subscriber in missing:
-                Queue(
-                    event_type.queue_name(subscriber),
-                    exchange=self.exchange,
-                    routing_key=event_type.name,
-                    durable=True,
-                    auto_delete=False,
-                ).declare(channel=channel)
-                self._declared.add((event_type.name, subscriber))
+            declare_subscriber_queues(connection.default_channel, event_type, missing,
+                                      self.exchange)
+        self._declared.update((event_type.name, subscriber) for subscriber in missing)
 
     def _postpone(self, session, row, error):
         attempts = row.attempts + 1

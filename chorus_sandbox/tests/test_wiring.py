@@ -109,7 +109,7 @@ def test_communs_run_chorus_sandbox_serves_alone_without_a_broker_and_stops_on_s
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: answers(f"http://{address}"), 20, "the sandbox to answer")
-        pid_file = tmp_path / "run" / "chorus-sandbox.pid"
+        pid_file = tmp_path / "pids" / "chorus-sandbox.pid"
         assert pid_file.read_text().strip() == str(process.pid)
         token = requests.post(f"http://{address}/api/oauth/token", timeout=5, data={
             "grant_type": "client_credentials",

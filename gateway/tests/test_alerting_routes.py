@@ -390,7 +390,7 @@ def test_a_service_that_does_not_answer_is_a_5xx_the_operator_retries(
     start_gateway(RPC_TIMEOUT=0.3)
     fake_alerting.answers["operator_callback"] = lambda token, body: eventlet.sleep(30)
     answer = api.post(CALLBACK, json=RECEIPT, timeout=10)
-    assert "did not answer within 0.3 s" in assert_problem(answer, 503)["detail"]
+    assert "did not answer within 0.3 s" in assert_problem(answer, 504)["detail"]
 
     def broken(token, body):
         raise RuntimeError("database is down")

@@ -14,6 +14,7 @@ from contracts.errors import (
     CommunsError,
     Conflict,
     Forbidden,
+    GatewayTimeout,
     Gone,
     Invalid,
     InvalidRows,
@@ -42,6 +43,7 @@ PROBLEM_TABLE = {
     InvalidRows: (422, "Invalid request"),
     TooManyRequests: (429, "Too many requests"),
     ServiceUnavailable: (503, "Service unavailable"),
+    GatewayTimeout: (504, "Gateway timeout"),
 }
 
 
@@ -178,13 +180,13 @@ def test_a_throttled_login_says_when_to_retry(gateway, api, fake_identity):
 
 
 @pytest.mark.broker
-def test_a_service_that_does_not_answer_in_time_is_a_503(start_gateway, api, fake_identity):
+def test_a_service_that_does_not_answer_in_time_is_a_504(start_gateway, api, fake_identity):
     start_gateway(RPC_TIMEOUT=0.3)
     # A service stuck far longer than the gateway's deadline.
     fake_identity.answers["issue_token"] = lambda credentials: eventlet.sleep(30)
     answer = api.post("/api/v1/auth/token", json={"username": "someone", "password": "guess"},
                       timeout=10)
-    assert "did not answer within 0.3 s" in assert_problem(answer, 503)["detail"]
+    assert "did not answer within 0.3 s" in assert_problem(answer, 504)["detail"]
 
 
 @pytest.mark.broker

@@ -74,7 +74,7 @@ def test_communs_run_operator_sandbox_serves_alone_and_stops_on_sigterm(tmp_path
     url = f"http://{address}"
     try:
         wait_until(lambda: answers(url), 20, "the operator to answer")
-        pid_file = tmp_path / "run" / "operator-sandbox.pid"
+        pid_file = tmp_path / "pids" / "operator-sandbox.pid"
         assert pid_file.read_text().strip() == str(process.pid)
         config = {**suite_config.from_environment({}), "OPERATOR_API_URL": url}
         sent = OperatorClient(config).send_sms(

@@ -70,7 +70,7 @@ def test_communs_run_prefecture_sandbox_serves_alone_without_a_broker_and_stops_
                                stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: answers(f"http://{address}"), 20, "the sandbox to answer")
-        pid_file = tmp_path / "run" / "prefecture-sandbox.pid"
+        pid_file = tmp_path / "pids" / "prefecture-sandbox.pid"
         assert pid_file.read_text().strip() == str(process.pid)
         listed = requests.get(f"http://{address}/modules/actes/api/list_actes.php", timeout=5,
                               auth=tuple(suite_config.PREFECTURE_SANDBOX_CREDENTIALS.values()))

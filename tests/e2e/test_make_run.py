@@ -122,7 +122,7 @@ def test_communs_run_starts_the_whole_suite_within_its_data_dir_and_stops_on_sig
     report = wait_until_all_answer(process, f"http://{http_address}", tmp_path)
 
     assert list(report["services"]) == list(SERVICES)
-    pid_file = data_dir / "run" / "communs.pid"
+    pid_file = data_dir / "pids" / "communs.pid"
     assert pid_file.read_text().strip() == str(process.pid)
     for service in SERVICES:
         assert (data_dir / "db" / f"{service}.sqlite3").is_file(), service
@@ -160,4 +160,4 @@ def test_communs_run_without_a_broker_says_so_and_how_to_start_one(places, tmp_p
     assert f"cannot reach RabbitMQ at amqp://guest:**@127.0.0.1:{closed_port}/" in finished.stderr
     assert "rabbitmq-server -detached" in finished.stderr
     assert "guest:guest" not in finished.stderr  # the password stays out of the message
-    assert not (places["data"] / "run" / "communs.pid").exists()
+    assert not (places["data"] / "pids" / "communs.pid").exists()
