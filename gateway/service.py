@@ -4,13 +4,21 @@ from importlib.metadata import version
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
+from werkzeug.wrappers import Response
 
 import servicekit.errors  # noqa: F401  (contract errors cross RPC as themselves)
 from contracts.catalogue import SERVICES
 from contracts.errors import Forbidden
 from contracts.health import HealthReportSchema
+from contracts.identity import METROPOLE_ADMIN
+from contracts.operations import (
+    DeadLettersReportSchema,
+    LivenessSchema,
+    ReadinessSchema,
+)
 from gateway.auth import Tokens
-from gateway.http import route
+from gateway.http import json_response, route
+from gateway.metrics import GatewayMetrics
 from gateway.openapi import build_openapi
 from gateway.routes.accessibility import AccessibilityRoutes
 from gateway.routes.alerting import AlertingRoutes
@@ -24,9 +32,12 @@ from gateway.routes.procurement import ProcurementRoutes
 from gateway.routes.subscriptions import SubscriptionsRoutes
 from gateway.routes.titles import TitleRoutes
 from servicekit.logging import LoggingContext
+from servicekit.metrics import CONTENT_TYPE, exposition
 from servicekit.rpc import call
 
 HEALTH_TIMEOUT = 2.0
+# Listing dead letters reads a table in each service: a little longer than a health check.
+DEAD_LETTERS_TIMEOUT = 5.0
 
 
 class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRoutes,
@@ -37,6 +48,7 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
     config = Config()
     log_context = LoggingContext()
     tokens = Tokens()
+    metrics = GatewayMetrics()
     identity = RpcProxy("identity")
     subscriptions = RpcProxy("subscriptions")
     billing = RpcProxy("billing")
@@ -51,7 +63,11 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
     def rpc(self, service, method, *args, **kwargs):
         """A call to a service, with the suite's deadline."""
         timeout = kwargs.pop("timeout", None) or self.config.get("RPC_TIMEOUT", 10)
-        return call(getattr(self, service), method, *args, timeout=timeout, **kwargs)
+        try:
+            return call(getattr(self, service), method, *args, timeout=timeout, **kwargs)
+        except Exception as error:
+            self.metrics.rpc_failed(service, error)
+            raise
 
     def authenticate(self, request, roles=()):
         principal = self.tokens.principal(
@@ -79,6 +95,41 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
             return service, {"answered": False, "latency_ms": None, "detail": str(error)[:200]}
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return service, {"answered": True, "latency_ms": latency_ms, "detail": None}
+
+    @route("GET", "/health/live", summary="The gateway's process runs", tag="operations",
+           response=LivenessSchema, public=True)
+    def live(self, request, **_):
+        return {"service": self.name, "status": "live"}
+
+    @route("GET", "/health/ready", summary="The gateway reaches the broker (else 503, naming "
+           "what failed)", tag="operations", response=ReadinessSchema, public=True)
+    def ready(self, request, **_):
+        failed = self.metrics.readiness()
+        answer = {"service": self.name, "status": "unready" if failed else "ready",
+                  "failed": failed}
+        return json_response(answer, status=503) if failed else answer
+
+    @route("GET", "/metrics", summary="The gateway's figures, in Prometheus' text format",
+           tag="operations", public=True, media_type="text/plain; version=0.0.4")
+    def prometheus_metrics(self, request, **_):
+        return Response(exposition(self.metrics.registry), content_type=CONTENT_TYPE)
+
+    @route("GET", "/api/v1/ops/dead-letters", summary="The events each service's handlers "
+           "gave up on, without their payload", tag="operations",
+           response=DeadLettersReportSchema, roles=(METROPOLE_ADMIN,))
+    def dead_letters(self, request, **_):
+        pool = eventlet.GreenPool(len(SERVICES))
+        services = dict(pool.imap(self._dead_letters_of, SERVICES))
+        answered = all(report["answered"] for report in services.values())
+        return {"status": "complete" if answered else "partial", "services": services}
+
+    def _dead_letters_of(self, service):
+        try:
+            listing = self.rpc(service, "dead_letters", timeout=DEAD_LETTERS_TIMEOUT)
+        except Exception as error:
+            return service, {"answered": False, "total": None, "dead_letters": [],
+                             "detail": str(error)[:200]}
+        return service, {"answered": True, **listing, "detail": None}
 
     @route("GET", "/api/v1/openapi.json", summary="This document", tag="operations", public=True)
     def openapi(self, request, **_):

@@ -3,14 +3,18 @@
 | variable | default | meaning |
 |---|---|---|
 | ``AMQP_URI`` | ``amqp://guest:guest@127.0.0.1:5672/`` | the RabbitMQ broker and vhost |
+| ``RABBIT_API_URI`` | the broker's host, port 15672, the same account | its management API, where ``communs topology`` sets the ``communs-unrouted`` policy |
 | ``COMMUNS_DATA_DIR`` | ``./var`` | every byte of state: databases, logs, pid files |
 | ``COMMUNS_DATABASE_URL`` | a SQLite file per service under the data dir | a URL; ``{service}`` in it is replaced by the service's name |
 | ``<SERVICE>_DATABASE_URL`` | | overrides the URL of one service (``IDENTITY_DATABASE_URL``) |
-| ``COMMUNS_HTTP_ADDRESS`` | ``127.0.0.1:8000`` | where the gateway listens |
+| ``COMMUNS_HTTP_ADDRESS`` | ``127.0.0.1:8000`` | where the gateway listens (its ``/metrics`` and ``/health/*`` too) |
+| ``COMMUNS_OPS_HOST`` | ``127.0.0.1`` | where every service's operations endpoint listens (``0.0.0.0`` for a scraper in another container) |
+| ``COMMUNS_<SERVICE>_OPS_ADDRESS`` | ``<ops host>:91xx`` | one service's operations endpoint (``COMMUNS_IDENTITY_OPS_ADDRESS``): ``/health/live``, ``/health/ready``, ``/metrics``; ports below |
 | ``COMMUNS_LOG_FORMAT`` | ``json`` off a terminal, ``console`` on one | |
 | ``COMMUNS_LOG_LEVEL`` | ``INFO`` | |
 | ``COMMUNS_ADMIN_USERNAME`` / ``COMMUNS_ADMIN_PASSWORD`` | | the first Metropole admin, created at first start |
 | ``COMMUNS_RPC_TIMEOUT`` | ``10`` | seconds the gateway waits for a service |
+| ``COMMUNS_HEARTBEAT`` | ``60`` | AMQP heartbeat of consumer connections, in seconds |
 | ``COMMUNS_MIGRATE_ON_START`` | ``true`` | a service migrates its database when it starts; ``false`` where a one-shot ``communs migrate`` job does it |
 | ``COMMUNS_METROPOLE_SIRET`` | | the Metropole's SIRET, the seller (BT-29) of every title; set it in production |
 | ``COMMUNS_BILLING_ROUND_SECONDS`` | ``30`` | how often billing deposits, follows Chorus Pro and lets deadlines pass |
@@ -59,6 +63,13 @@
 | ``COMMUNS_SMTP_USERNAME`` / ``_PASSWORD`` | | login, when the server asks for one |
 | ``COMMUNS_SMTP_TIMEOUT`` | ``10`` | seconds e-administration waits for the SMTP server |
 
+Each service answers ``GET /health/live``, ``GET /health/ready`` and ``GET /metrics`` on a
+port of its own, so that they still can when ``communs run`` hosts them all in one process:
+identity 9101, subscriptions 9102, billing 9103, eadmin 9104, eservices 9105, procurement 9106,
+opendata 9107, participation 9108, alerting 9109, accessibility 9110 (``OPS_PORTS``, the order
+of ``contracts.catalogue.SERVICES``). A port already taken is replaced by a free one, and the
+log line ``ops.started`` says where (``servicekit/ops.py``).
+
 Billing deposits its titles on the sandbox, a local Chorus Pro (``chorus_sandbox``), until
 ``COMMUNS_CHORUS_API_URL`` names a real one: ``https://api.piste.gouv.fr`` in production,
 ``https://sandbox-api.piste.gouv.fr`` for PISTE's qualification platform (also what billing calls
@@ -88,8 +99,11 @@ import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from contracts.catalogue import SERVICES
+
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8000"
+DEFAULT_OPS_HOST = "127.0.0.1"
 DEFAULT_CHORUS_SANDBOX_ADDRESS = "127.0.0.1:8090"
 DEFAULT_PREFECTURE_SANDBOX_ADDRESS = "127.0.0.1:8091"
 DEFAULT_OPERATOR_SANDBOX_ADDRESS = "127.0.0.1:8092"
@@ -117,6 +131,18 @@ OPERATOR_SANDBOX_CREDENTIALS = {
     "OPERATOR_VOICE_KEY": "communs-sandbox-voice",
     "OPERATOR_VOICE_SECRET": "sandbox-voice-secret",
 }
+
+
+# Each service's operations endpoint (servicekit.ops): 9101… in the order of the catalogue.
+OPS_PORTS = {service: 9101 + position for position, service in enumerate(SERVICES)}
+
+
+def ops_addresses(environ):
+    """Where each service's operations endpoint listens: its own setting, or the common host
+    with the service's fixed port."""
+    host = environ.get("COMMUNS_OPS_HOST") or DEFAULT_OPS_HOST
+    return {service: environ.get(f"COMMUNS_{service.upper()}_OPS_ADDRESS") or f"{host}:{port}"
+            for service, port in OPS_PORTS.items()}
 
 
 def data_dir(config):
@@ -169,12 +195,14 @@ def from_environment(environ=None):
     return {
         "AMQP_URI": environ.get("AMQP_URI") or DEFAULT_AMQP_URI,
         "WEB_SERVER_ADDRESS": environ.get("COMMUNS_HTTP_ADDRESS") or DEFAULT_HTTP_ADDRESS,
+        "OPS_ADDRESSES": ops_addresses(environ),
         "DATA_DIR": environ.get("COMMUNS_DATA_DIR") or "./var",
         "DATABASE_URL": environ.get("COMMUNS_DATABASE_URL"),
         "DATABASE_URLS": per_service,
         "ADMIN_USERNAME": environ.get("COMMUNS_ADMIN_USERNAME"),
         "ADMIN_PASSWORD": environ.get("COMMUNS_ADMIN_PASSWORD"),
         "RPC_TIMEOUT": float(environ.get("COMMUNS_RPC_TIMEOUT") or 10),
+        "HEARTBEAT": float(environ.get("COMMUNS_HEARTBEAT") or 60),
         "DB_MIGRATE_ON_START": _flag(environ, "COMMUNS_MIGRATE_ON_START", default=True),
         "LOG_FORMAT": environ.get("COMMUNS_LOG_FORMAT"),
         "LOG_LEVEL": environ.get("COMMUNS_LOG_LEVEL") or "INFO",

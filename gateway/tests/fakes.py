@@ -750,3 +750,16 @@ def accessibility_answers():
         "connect_session": lambda session_id, account_id: relay_session("connected"),
         "end_session": lambda session_id, account_id: relay_session("ended"),
     }
+
+
+# -- what each service answers about its dead letters (operations) ----------------------------
+
+DEAD_LETTER_EVENT_ID = str(uuid.UUID(int=0xDEAD))
+
+
+def dead_letters_answer(count=1):
+    """A service's ``dead_letters``: what finds each one again, never its payload."""
+    return {"total": count, "dead_letters": [
+        {"id": number, "event_type": "account.deleted", "event_id": DEAD_LETTER_EVENT_ID,
+         "consumer": "eservices.on_account_deleted", "error": "ValueError: no such request",
+         "received_at": "2026-11-29T10:00:00+00:00"} for number in range(count, 0, -1)]}

@@ -16,12 +16,17 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
     assert config == {
         "AMQP_URI": DEFAULT_AMQP_URI,
         "WEB_SERVER_ADDRESS": DEFAULT_HTTP_ADDRESS,
+        # Each service's operations endpoint, 9101… in the catalogue's order (servicekit.ops).
+        "OPS_ADDRESSES": {service: f"127.0.0.1:{9101 + position}"
+                          for position, service in enumerate(SERVICES)},
         "DATA_DIR": "./var",
         "DATABASE_URL": None,
         "DATABASE_URLS": {},
         "ADMIN_USERNAME": None,
         "ADMIN_PASSWORD": None,
         "RPC_TIMEOUT": 10.0,
+        # Nameko's own default: a silent broker link is given up after two missed beats.
+        "HEARTBEAT": 60.0,
         "DB_MIGRATE_ON_START": True,
         "LOG_FORMAT": None,
         "LOG_LEVEL": "INFO",
@@ -270,3 +275,17 @@ def test_the_environment_of_the_process_is_read_when_none_is_given(monkeypatch):
         "amqp://guest:guest@127.0.0.1:5672/elsewhere",
         "/srv/elsewhere",
     )
+
+
+def test_the_ops_addresses_take_a_common_host_and_one_services_own():
+    addresses = from_environment({"COMMUNS_OPS_HOST": "0.0.0.0",
+                                  "COMMUNS_BILLING_OPS_ADDRESS": "10.0.0.7:9203"})["OPS_ADDRESSES"]
+    assert addresses["identity"] == "0.0.0.0:9101"
+    assert addresses["accessibility"] == "0.0.0.0:9110"
+    assert addresses["billing"] == "10.0.0.7:9203"
+    assert len(set(addresses.values())) == len(SERVICES)
+
+
+def test_the_heartbeat_of_consumer_connections_is_set_from_the_environment():
+    # The fault tests shorten it, to see a blackholed broker link noticed in seconds.
+    assert from_environment({"COMMUNS_HEARTBEAT": "5"})["HEARTBEAT"] == 5.0

@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -117,7 +118,7 @@ def database_url(container, service):
 
 
 def test_compose_has_the_broker_the_database_and_every_service_with_its_migration(services):
-    expected = {"rabbitmq", "postgres", *SANDBOXES, *RUNNABLE,
+    expected = {"rabbitmq", "postgres", "topology", *SANDBOXES, *RUNNABLE,
                 *(f"migrate-{s}" for s in SERVICES)}
     assert set(services) == expected
 
@@ -131,8 +132,13 @@ def test_each_service_runs_alone_in_its_container_and_restarts(services, name):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_is_healthy_when_it_answers_its_health_rpc(services, service):
-    assert services[service]["healthcheck"]["test"] == ["CMD", "communs", "ping", service]
+def test_each_service_is_healthy_when_its_operations_endpoint_says_ready(services, service):
+    # Ready: its database answers and its broker connection is up (servicekit/ops.py), on the
+    # service's own operations port.
+    kind, interpreter, flag, code = services[service]["healthcheck"]["test"]
+    assert (kind, interpreter, flag) == ("CMD", "python", "-c")
+    compile(code, "healthcheck", "exec")
+    assert f"http://127.0.0.1:{suite_config.OPS_PORTS[service]}/health/ready" in code
 
 
 def test_the_gateway_is_healthy_when_it_answers_http_on_8000(services):
@@ -152,8 +158,31 @@ def test_the_gateway_is_published_on_8000(services):
 def test_each_service_waits_for_a_healthy_broker_and_for_no_other_service(services, name):
     waits_for = conditions(services[name])
     assert waits_for.pop("rabbitmq") == "service_healthy"
-    # Only its own migration: `docker compose up -d --no-deps <name>` redeploys it alone.
-    assert set(waits_for) <= {f"migrate-{name}"}
+    # Only one-shot jobs, its own migration among them: `docker compose up -d --no-deps <name>`
+    # redeploys it alone.
+    assert set(waits_for) <= {f"migrate-{name}", "topology"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_starts_once_the_bus_topology_is_declared(services, service):
+    # Before any service publishes, every event has the queues of all its subscribers.
+    assert conditions(services[service])["topology"] == "service_completed_successfully"
+
+
+def test_the_topology_job_declares_the_bus_once_the_broker_is_healthy(services):
+    from servicekit.topology import management_uri
+
+    job = services["topology"]
+    assert job["command"] == ["topology"]
+    assert conditions(job) == {"rabbitmq": "service_healthy"}
+    assert job.get("restart", "no") == "no"
+    amqp_uri = environment_of(job)["AMQP_URI"]
+    assert amqp_uri == environment_of(services["identity"])["AMQP_URI"]
+    # The policy goes through the management plugin of the compose broker, same account.
+    api = urlsplit(management_uri(amqp_uri, environment_of(job).get("RABBIT_API_URI")))
+    assert (api.hostname, api.port) == ("rabbitmq", 15672)
+    assert 15672 in {target for _, _, target in ports(services["rabbitmq"])}
+    assert "management" in services["rabbitmq"]["image"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
