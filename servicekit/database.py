@@ -16,9 +16,10 @@ from alembic.config import Config as AlembicConfig
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event, make_url, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from contracts.errors import ServiceUnavailable
 from servicekit import tables
 from servicekit.clock import ClockProvider
 from servicekit.config import database_url
@@ -109,9 +110,15 @@ class DatabaseAccess:
 
     @contextlib.contextmanager
     def transaction(self):
-        """A session committed when the block ends, rolled back if it raises."""
-        with self._lock, self._sessions.begin() as session:
-            yield session
+        """A session committed when the block ends, rolled back if it raises. A database that
+        cannot be reached or lost the connection is ``ServiceUnavailable``: the caller is told
+        to come back (503), not that the service failed, and an event handler is retried."""
+        try:
+            with self._lock, self._sessions.begin() as session:
+                yield session
+        except OperationalError as error:
+            raise ServiceUnavailable("Its database is unavailable for now; try again shortly.") \
+                from error
 
     def ping(self):
         with self.transaction() as session:

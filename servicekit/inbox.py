@@ -5,9 +5,11 @@ RabbitMQ redelivers whatever was not acknowledged, sometimes while the first del
 still running. So a handler records ``(event_id, consumer)`` in ``processed_events`` in the
 same transaction as its effect: a duplicate finds the row and does nothing.
 
-A handler that fails for good (an unreadable event, a bug) leaves the event in
-``dead_letters`` for an operator instead of losing it; one that fails for a passing reason
-(its database away) asks the broker to deliver the event again a little later.
+A handler that fails for good (an unreadable event, a bug, a value its database refuses)
+leaves the event in ``dead_letters`` for an operator instead of losing it; one that fails for a
+passing reason (its database away) asks the broker to deliver the event again a little later,
+waiting longer each time, and gives up into ``dead_letters`` after ``MAX_DELIVERIES``: a
+classic queue counts nothing, so a failure that never passes would otherwise loop forever.
 
     @event_handler("identity", "account.created")
     @idempotent
@@ -17,6 +19,7 @@ A handler that fails for good (an unreadable event, a bug) leaves the event in
 
 import functools
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,16 +27,26 @@ import eventlet
 from marshmallow import EXCLUDE, ValidationError
 from nameko.events import EventHandler
 from sqlalchemy import insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from contracts.envelope import ReceivedEventSchema
+from contracts.errors import ServiceUnavailable
 from contracts.events import event_type
 from servicekit.logging import get_logger
 from servicekit.tables import dead_letters, processed_events
 
 log = get_logger(__name__)
 
+# The wait before the second delivery of an event that failed for a passing reason; it doubles
+# at each delivery up to MAX_REDELIVERY_DELAY. A waiting event holds one of the service's
+# workers, and a stopping service waits for its workers: the cap keeps both short.
 REDELIVERY_DELAY = 1.0
+MAX_REDELIVERY_DELAY = 5.0
+# Deliveries of one event before its passing failure is taken as permanent: about a minute and
+# a half of waits with the delays above, longer than a database restart.
+MAX_DELIVERIES = 20
+# Events a process keeps delivery counts for; the oldest are forgotten first.
+COUNTED_EVENTS = 10_000
 
 
 class Redeliver(Exception):
@@ -78,8 +91,41 @@ def claim(session, event_id, consumer, now):
     return True
 
 
+def redelivery_delay(deliveries):
+    """1 s after the first delivery, 2 s after the second… up to MAX_REDELIVERY_DELAY."""
+    return min(REDELIVERY_DELAY * 2 ** (deliveries - 1), MAX_REDELIVERY_DELAY)
+
+
+def passing(error):
+    """Whether another delivery may succeed: the database away, busy or cut off, or the
+    handler's own ``Redeliver``; a value or a statement the database refuses stays refused."""
+    if isinstance(error, DataError | ProgrammingError):
+        return False
+    return isinstance(error, Redeliver | ServiceUnavailable | OperationalError | DBAPIError)
+
+
+class DeliveryCounts:
+    """How many times this process has delivered each event to each consumer without
+    success. RabbitMQ counts redeliveries only on quorum queues, and these are classic."""
+
+    def __init__(self, size=COUNTED_EVENTS):
+        self._counts = OrderedDict()
+        self._size = size
+
+    def delivered(self, consumer, event_id):
+        key = (consumer, event_id)
+        self._counts[key] = self._counts.pop(key, 0) + 1
+        while len(self._counts) > self._size:
+            self._counts.popitem(last=False)
+        return self._counts[key]
+
+    def forget(self, consumer, event_id):
+        self._counts.pop((consumer, event_id), None)
+
+
 def idempotent(handler):
     consumer_suffix = handler.__name__
+    failed_deliveries = DeliveryCounts()
 
     @functools.wraps(handler)
     def handle_once(self, body):
@@ -91,31 +137,53 @@ def idempotent(handler):
         try:
             with self.db.transaction() as session:
                 if not claim(session, event.event_id, consumer, datetime.now(UTC)):
-                    log.info("event.duplicate_ignored", event_type=event.type, event_id=str(event.event_id))
+                    log.info("event.duplicate_ignored", event_type=event.type,
+                             event_id=str(event.event_id))
+                    failed_deliveries.forget(consumer, event.event_id)
                     return None
-                return handler(self, session, event)
+                result = handler(self, session, event)
         except IntegrityError:
             # A concurrent delivery of the same event committed first.
             log.info("event.duplicate_ignored", event_type=event.type, event_id=str(event.event_id))
+            failed_deliveries.forget(consumer, event.event_id)
             return None
-        except (OperationalError, DBAPIError, Redeliver) as error:
-            log.warning("event.redelivery_requested", event_type=event.type, error=type(error).__name__)
-            eventlet.sleep(REDELIVERY_DELAY)
-            raise Redeliver(str(error)) from error
         except Exception as error:
-            log.exception("event.handler_failed", event_type=event.type, event_id=str(event.event_id))
-            return _bury(self.db, consumer, body, f"{type(error).__name__}: {error}")
+            if not passing(error):
+                log.exception("event.handler_failed", event_type=event.type,
+                              event_id=str(event.event_id))
+                return _bury(self.db, consumer, body, f"{type(error).__name__}: {error}")
+            deliveries = failed_deliveries.delivered(consumer, event.event_id)
+            if deliveries >= MAX_DELIVERIES:
+                log.error("event.redeliveries_exhausted", event_type=event.type,
+                          event_id=str(event.event_id), deliveries=deliveries)
+                _bury(self.db, consumer, body,
+                      f"gave up after {deliveries} deliveries: {type(error).__name__}: {error}")
+                failed_deliveries.forget(consumer, event.event_id)
+                return None
+            log.warning("event.redelivery_requested", event_type=event.type,
+                        error=type(error).__name__, deliveries=deliveries)
+            eventlet.sleep(redelivery_delay(deliveries))
+            raise Redeliver(str(error)) from error
+        failed_deliveries.forget(consumer, event.event_id)
+        return result
 
     return handle_once
 
 
 def _bury(db, consumer, body, reason):
-    with db.transaction() as session:
-        session.execute(
-            insert(dead_letters).values(
-                consumer=consumer, received_at=datetime.now(UTC), body=body, error=reason[:4000]
+    try:
+        with db.transaction() as session:
+            session.execute(
+                insert(dead_letters).values(
+                    consumer=consumer, received_at=datetime.now(UTC), body=body, error=reason[:4000]
+                )
             )
-        )
+    except (ServiceUnavailable, DBAPIError) as error:
+        # Acknowledged without its dead letter, the event would be lost: it stays queued until
+        # the database takes the letter.
+        log.warning("event.dead_letter_postponed", consumer=consumer, error=type(error).__name__)
+        eventlet.sleep(MAX_REDELIVERY_DELAY)
+        raise Redeliver(str(error)) from error
     log.error("event.dead_lettered", consumer=consumer, reason=reason[:200])
 
 
@@ -124,10 +192,18 @@ class ReliableEventHandler(EventHandler):
     instead of acknowledging it away."""
 
     def handle_message_processed(self, message, result=None, exc_info=None):
-        if exc_info is not None and isinstance(exc_info[1], Redeliver):
-            self.queue_consumer.requeue_message(message)
-        else:
-            self.queue_consumer.ack_message(message)
+        try:
+            if exc_info is not None and isinstance(exc_info[1], Redeliver):
+                self.queue_consumer.requeue_message(message)
+            else:
+                self.queue_consumer.ack_message(message)
+        except OSError as error:
+            # The broker went away between the handler's commit and this ack. Nameko forgives
+            # only amqp's own ConnectionError here; a socket's (reset, broken pipe) would kill
+            # the whole container. The broker gives the unacknowledged event again on the next
+            # connection, where the inbox finds it handled.
+            log.warning("event.ack_lost", routing_key=message.delivery_info.get("routing_key"),
+                        error=type(error).__name__)
 
 
 event_handler = ReliableEventHandler.decorator
