@@ -1,6 +1,9 @@
-"""``python -m bench [--seconds N] [--only rules|opendata|alerting]``: start the suite, measure
-it, print and save the figures; ``--only rules`` times billing's rules alone, without the suite,
-``--only alerting`` a TéléAlerte campaign to 100,000 recipients alone."""
+"""Start the suite, measure it beside same-run baselines, print and save the figures.
+
+``python -m bench [--seconds N] [--only PART]``; ``--only rules`` times billing's rules alone,
+without the suite, ``--only alerting`` a TéléAlerte campaign to 100,000 recipients alone,
+``--only gateway|events|ramp|memory`` one part of the suite's figures (the suite started for
+it, its memory measured idle and after)."""
 
 import argparse
 import os
@@ -11,13 +14,15 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import alerting, measures, opendata, report, say
+from bench import alerting, events, gateway, measures, opendata, report, say
 from bench.broker import fresh_vhost
 from bench.suite import SuiteFailed, running_suite
 
 OUTPUT = measures.REPOSITORY / "var" / "bench"
 # Half a core of someone else's work (a test run in the same tree) moves the figures visibly.
 BUSY_SHARE = 0.25
+# Parts of issue 12's figures that need the suite; ``--only`` runs one.
+SUITE_PARTS = ("gateway", "events", "ramp", "memory")
 
 
 def measure_floor(seconds):
@@ -51,11 +56,45 @@ def measure_everything(suite, amqp_uri, seconds):
     )
     say(f"raw RPC to identity.health from a standalone proxy for {seconds:g} s")
     figures["raw_rpc_c1"] = measures.raw_rpc_at_concurrency_1(amqp_uri, seconds)
-    say(f"{measures.CHANGE_SAMPLES} change requests accepted, each polled until its draft "
-        "title shows it")
-    figures["change_to_draft"] = measures.change_to_draft_latency(suite)
-    figures["suite_memory"] = measures.suite_memory(suite)
+    return figures, token
+
+
+def measure_suite_parts(suite, amqp_uri, seconds, parts, token=None):
+    """The parts of issue 12 named in ``parts``, with the suite's memory idle (before any of
+    them, and before ``measure_everything`` if it ran) measured by the caller."""
+    if token is None:
+        say("creating a Lavérune agent through POST /api/v1/accounts")
+        token = measures.access_token(suite, *measures.create_agent(suite))
+    admin_token = measures.access_token(suite, measures.ADMIN_USERNAME, suite.admin_password)
+    figures = {}
+    if "gateway" in parts:
+        figures["gateway"] = gateway.against_ceiling(suite, amqp_uri, token, admin_token,
+                                                     seconds)
+    if "ramp" in parts:
+        figures["ramp"] = gateway.ramp(suite, amqp_uri, token, seconds / 2)
+    if "events" in parts:
+        say(f"{events.SAMPLES} change requests accepted, each followed to billing's database")
+        figures["events"] = events.change_to_billing(suite, amqp_uri)
+    if parts == {"memory"}:
+        # Memory alone still needs a load to be "under load": both routes at c=16.
+        for send in (gateway.read_route(suite, token), gateway.write_route(suite, admin_token)):
+            measures.measured_load(suite, send, 16, seconds)
     return figures
+
+
+def measure_suite(amqp_uri, seconds, parts, everything):
+    """Starts the suite, measures it idle, then ``everything`` (the /me, login and raw RPC
+    figures) if asked and the ``parts``, then its memory after them."""
+    with running_suite(amqp_uri, OUTPUT / "suite") as suite:
+        say("the suite's memory, idle")
+        figures = {"suite_memory_idle": measures.suite_memory(suite)}
+        token = None
+        if everything:
+            measured, token = measure_everything(suite, amqp_uri, seconds)
+            figures.update(measured)
+        figures.update(measure_suite_parts(suite, amqp_uri, seconds, parts, token))
+        figures["suite_memory_loaded"] = measures.suite_memory(suite)
+    return figures, suite.stop_outcome
 
 
 def measure_alerting():
@@ -76,6 +115,31 @@ def write_alerting(started_at, busy_share, figures):
         "table": [dict(zip(report.COLUMNS, row, strict=True))
                   for row in report.alerting_rows(figures)],
     })
+
+
+def run_suite_part(part, seconds, started_at, busy_share):
+    """``--only gateway|events|ramp|memory``: the suite started for that part alone."""
+    say("starting the suite, one process per service, in a fresh vhost and data folder")
+    try:
+        with fresh_vhost() as amqp_uri:
+            figures, stop_outcome = measure_suite(amqp_uri, seconds, {part}, everything=False)
+    except SuiteFailed as error:
+        say(str(error))
+        return 2
+    table_rows = report.suite_rows(figures)
+    print(report.markdown_table(table_rows))
+    report.write_json(OUTPUT / f"{part}.json", {
+        "measured_at": started_at.isoformat(timespec="seconds"),
+        "machine": {**machine(), "busy_share_before_start": busy_share},
+        "seconds_per_window": seconds,
+        "figures": figures,
+        "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
+        "suite_stop": stop_outcome,
+    })
+    failures = failed_requests(figures)
+    for name, (count, first) in failures.items():
+        say(f"{count} failed requests in {name}; first: {first}")
+    return 1 if failures else 0
 
 
 def failed_requests(figures, prefix=""):
@@ -119,9 +183,14 @@ def main(argv=None):
         "--seconds", type=float, default=10.0, help="length of each measured window"
     )
     parser.add_argument(
-        "--only", choices=("rules", "opendata", "alerting"),
+        "--only", choices=("rules", "opendata", "alerting", *SUITE_PARTS),
         help="rules: billing's rules alone; opendata: the 1,000,000-row resource alone; "
-             "alerting: a campaign to 100,000 recipients alone"
+             "alerting: a campaign to 100,000 recipients alone; gateway: a read and a write "
+             "route at c=1, 16, 64 beside a bare Nameko @http → RPC → @rpc ceiling; events: "
+             "an accepted change until billing committed it, beside a bare kombu publish → "
+             "consume; ramp: the read route at c=1→64, its knee and deepest RPC queue; "
+             "memory: each process's RSS idle and after a load (every suite part also "
+             "measures it)"
     )
     args = parser.parse_args(argv)
     seconds = args.seconds
@@ -139,6 +208,8 @@ def main(argv=None):
             "machine": {**machine(), "busy_share_before_start": busy_share},
             "figures": {"opendata": figures}})
         return 0
+    if args.only in SUITE_PARTS:
+        return run_suite_part(args.only, seconds, started_at, busy_share)
     if args.only == "alerting":
         alerting_figures, failed = measure_alerting()
         print(report.markdown_table(report.alerting_rows(alerting_figures)))
@@ -161,12 +232,13 @@ def main(argv=None):
     alerting_figures, alerting_failed = measure_alerting()
     write_alerting(started_at, busy_share, alerting_figures)
     floor = measure_floor(seconds)
-    say("starting the suite in a fresh vhost and data folder")
+    say("starting the suite, one process per service, in a fresh vhost and data folder")
     try:
-        with fresh_vhost() as amqp_uri, running_suite(amqp_uri, OUTPUT / "suite.log") as suite:
-            figures = {"http_floor": floor, **measure_everything(suite, amqp_uri, seconds),
-                       "billing_rules": billing_rules, "opendata": opendata_figures,
-                       "alerting": alerting_figures}
+        with fresh_vhost() as amqp_uri:
+            suite_figures, stop_outcome = measure_suite(amqp_uri, seconds, set(SUITE_PARTS),
+                                                        everything=True)
+        figures = {"http_floor": floor, **suite_figures, "billing_rules": billing_rules,
+                   "opendata": opendata_figures, "alerting": alerting_figures}
     except SuiteFailed as error:
         say(str(error))
         return 2
@@ -180,7 +252,7 @@ def main(argv=None):
         "seconds_per_window": seconds,
         "figures": figures,
         "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
-        "suite_stop": suite.stop_outcome,
+        "suite_stop": stop_outcome,
     })
     say(f"figures written to {(OUTPUT / 'latest.json').relative_to(measures.REPOSITORY)}")
 

@@ -39,3 +39,11 @@ def fresh_vhost():
         yield _amqp_uri_for(vhost)
     finally:
         requests.delete(vhost_url, auth=auth, timeout=10)
+
+
+def queue_names(vhost):
+    """The names of the queues of ``vhost``, from the management API (``RABBIT_API_URI``)."""
+    url, auth = _management(f"queues/{quote(vhost, safe='')}?columns=name")
+    response = requests.get(url, auth=auth, timeout=10)
+    response.raise_for_status()
+    return [queue["name"] for queue in response.json()]

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from bench.http_load import LoadResult, run_load
-from bench.suite import ADMIN_USERNAME, free_port
+from bench.suite import ADMIN_USERNAME, free_port, process_cpu_seconds
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 WARM_UP_SECONDS = 2.0
@@ -24,11 +24,8 @@ AGENT_USERNAME = "bench.agent"
 AGENT_COMMUNE = "34134"  # Lavérune, the agreement's example
 ARGON2_SAMPLES = 10
 BILLING_COMMUNES = 35_000
-CHANGE_SAMPLES = 30
 # Applications that no commune but Lavérune has under the reference convention.
 CHANGE_APPLICATIONS = ("participation", "alerting", "accessibility", "eadmin")
-CHANGE_PATIENCE_S = 10.0
-CHANGE_POLL_S = 0.005
 BILLING_SAMPLES = 3
 
 
@@ -61,19 +58,19 @@ def create_agent(suite):
 
 # -- figures ------------------------------------------------------------------------------------
 
-def _rounded(milliseconds):
+def rounded(milliseconds):
     return None if milliseconds is None else round(milliseconds, 2)
 
 
-def _summary(result):
+def summary_of(result):
     return {
         "concurrency": result.concurrency,
         "seconds": round(result.seconds, 2),
         "requests": result.completed,
         "per_second": round(result.per_second, 1),
-        "p50_ms": _rounded(result.percentile(50)),
-        "p95_ms": _rounded(result.percentile(95)),
-        "p99_ms": _rounded(result.percentile(99)),
+        "p50_ms": rounded(result.percentile(50)),
+        "p95_ms": rounded(result.percentile(95)),
+        "p99_ms": rounded(result.percentile(99)),
         "failures": result.failures,
         "first_failure": result.first_failure,
         # Near 100 % the generator, not the suite, would be what limits the rate.
@@ -81,52 +78,63 @@ def _summary(result):
     }
 
 
-def _measured_load(suite, send, concurrency, seconds, alongside=None):
-    """A warmed-up load, with the suite's CPU over the measured window.
+def measured_load(suite, send, concurrency, seconds, alongside=None, cpu_of=None,
+                  apart=None):
+    """A warmed-up load, with the CPU of the suite's processes (or of ``cpu_of``'s, a list of
+    pids, for a baseline) over the measured window, and that of process ``apart`` alone.
 
     ``alongside``, if given, is sent at c=1 during the same window and summarised apart.
     """
+    def cpu_seconds():
+        if cpu_of is not None:
+            return sum(process_cpu_seconds(pid) for pid in cpu_of)
+        return suite.cpu_seconds()
+
     # Connection pools and the gateway's cached signing keys settle before anything counts.
     run_load(send, concurrency, WARM_UP_SECONDS)
     probe_results = []
     probe = alongside and threading.Thread(
         target=lambda: probe_results.append(run_load(alongside, 1, seconds)), daemon=True
     )
-    cpu_before = suite.cpu_seconds()
+    cpu_before = cpu_seconds()
+    apart_before = apart and process_cpu_seconds(apart)
     if probe:
         probe.start()
     result = run_load(send, concurrency, seconds)
     if probe:
         probe.join()
-    cpu = suite.cpu_seconds() - cpu_before
-    summary = {**_summary(result), "suite_cpu_percent": round(100 * cpu / result.seconds, 1)}
+    cpu = cpu_seconds() - cpu_before
+    summary = {**summary_of(result), "suite_cpu_percent": round(100 * cpu / result.seconds, 1)}
+    if apart:
+        apart_cpu = process_cpu_seconds(apart) - apart_before
+        summary["apart_cpu_ms_per_request"] = round(1000 * apart_cpu / max(result.completed, 1), 2)
     if probe:
-        summary["alongside"] = _summary(probe_results[0])
+        summary["alongside"] = summary_of(probe_results[0])
     else:
         # With a probe beside it the CPU would be shared between two kinds of request.
         summary["suite_cpu_ms_per_request"] = round(1000 * cpu / max(result.completed, 1), 2)
     return summary
 
 
-def _get_me(suite, token):
+def get_me(suite, token):
     headers = {"Authorization": f"Bearer {token}"}
     url = suite.url("/api/v1/me")
     return lambda session: session.get(url, headers=headers, timeout=HTTP_TIMEOUT)
 
 
 def me_latency_at_concurrency_1(suite, token, seconds):
-    return _measured_load(suite, _get_me(suite, token), 1, seconds)
+    return measured_load(suite, get_me(suite, token), 1, seconds)
 
 
 def me_throughput_at_concurrency_16(suite, token, seconds):
-    return _measured_load(suite, _get_me(suite, token), 16, seconds)
+    return measured_load(suite, get_me(suite, token), 16, seconds)
 
 
 def health_latency_at_concurrency_1(suite, seconds):
     def get_health(session):
         return session.get(suite.url("/health"), timeout=HTTP_TIMEOUT)
 
-    return _measured_load(suite, get_health, 1, seconds)
+    return measured_load(suite, get_health, 1, seconds)
 
 
 def logins_at_concurrency_4(suite, username, password, token, seconds):
@@ -141,7 +149,7 @@ def logins_at_concurrency_4(suite, username, password, token, seconds):
     def log_in(session):
         return session.post(suite.url("/api/v1/auth/token"), json=credentials, timeout=HTTP_TIMEOUT)
 
-    return _measured_load(suite, log_in, 4, seconds, alongside=_get_me(suite, token))
+    return measured_load(suite, log_in, 4, seconds, alongside=get_me(suite, token))
 
 
 def argon2_verify_ms():
@@ -179,7 +187,7 @@ def http_floor(seconds):
         floors = {}
         for concurrency in (1, 16):
             run_load(get_ok, concurrency, WARM_UP_SECONDS)
-            floors[f"c{concurrency}"] = _summary(run_load(get_ok, concurrency, seconds))
+            floors[f"c{concurrency}"] = summary_of(run_load(get_ok, concurrency, seconds))
         return floors
     finally:
         server.terminate()
@@ -206,65 +214,62 @@ def raw_rpc_at_concurrency_1(amqp_uri, seconds):
         raise RuntimeError(f"bench.raw_rpc failed:\n{completed.stderr[-2000:]}")
     measured = json.loads(completed.stdout)
     result = LoadResult(1, measured["seconds"], measured["latencies_ms"])
-    summary = _summary(result)
+    summary = summary_of(result)
     del summary["generator_cpu_percent"]  # another process; its CPU is not measured
     return summary
 
 
-def change_to_draft_latency(suite, samples=CHANGE_SAMPLES):
-    """From accepting a change request to the changed draft title, both through the gateway.
-
-    The 2022–2024 convention is registered as ``make demo`` does; then, on a different commune
-    each time, an admin records a letter received on 15 June 2022 asking for one more
-    application, accepts it, and polls the commune's 2023 titles until the draft bills it:
-    the decision's transaction, the outbox relay, the broker, billing's handler, a read.
-    """
-    import demo
-    from contracts.communes import MEMBER_COMMUNES
-
+def admin_session(suite):
     session = requests.Session()
     session.headers["Authorization"] = (
         f"Bearer {access_token(suite, ADMIN_USERNAME, suite.admin_password)}"
     )
+    return session
+
+
+def register_reference_convention(suite, session):
+    """The 2022–2024 convention, registered as ``make demo`` does."""
+    import demo
+
     reference = json.loads(demo.CONVENTION_FILE.read_text(encoding="utf-8"))
     session.post(suite.url("/api/v1/conventions"), json=demo.convention_from(reference),
                  timeout=HTTP_TIMEOUT).raise_for_status()
-    # Lavérune has more than open data under this convention; the others all start alike.
-    communes = [insee for insee in sorted(MEMBER_COMMUNES) if insee != demo.LAVERUNE][:samples]
-    latencies, timeouts = [], 0
-    for n, insee in enumerate(communes):
-        application = CHANGE_APPLICATIONS[n % len(CHANGE_APPLICATIONS)]
-        requests_url = suite.url(f"/api/v1/communes/{insee}/subscription-requests")
-        filed = session.post(requests_url, timeout=HTTP_TIMEOUT, json={
-            "application": application, "action": "add", "received_on": "2022-06-15"})
-        filed.raise_for_status()
-        titles_url = suite.url(f"/api/v1/communes/{insee}/billing/titles")
-        began = time.perf_counter()
-        session.post(f"{requests_url}/{filed.json()['id']}/decision", json={"decision": "accept"},
-                     timeout=HTTP_TIMEOUT).raise_for_status()
-        while time.perf_counter() - began < CHANGE_PATIENCE_S:
-            answer = session.get(titles_url, params={"year": 2023}, timeout=HTTP_TIMEOUT)
-            title = answer.ok and demo.billed_title(answer.json())
-            if title and application in {line["application"] for line in title["lines"]}:
-                latencies.append((time.perf_counter() - began) * 1000)
-                break
-            time.sleep(CHANGE_POLL_S)
-        else:
-            timeouts += 1
-    result = LoadResult(1, 0.0, latencies)
-    return {
-        "samples": len(communes),
-        "p50_ms": _rounded(result.percentile(50)),
-        "p99_ms": _rounded(result.percentile(99)),
-        "max_ms": _rounded(max(latencies, default=None)),
-        "failures": timeouts,
-        "first_failure": f"not visible within {CHANGE_PATIENCE_S:g} s" if timeouts else None,
-    }
+
+
+def communes_to_change(member_communes):
+    """Every member commune but Lavérune, which has more than open data under the reference
+    convention: the others all start alike."""
+    import demo
+
+    return [insee for insee in sorted(member_communes) if insee != demo.LAVERUNE]
+
+
+def file_change_request(suite, session, insee, n):
+    """A letter received on 15 June 2022 asking for one more application, recorded by an
+    admin; returns its decision URL."""
+    application = CHANGE_APPLICATIONS[n % len(CHANGE_APPLICATIONS)]
+    requests_url = suite.url(f"/api/v1/communes/{insee}/subscription-requests")
+    filed = session.post(requests_url, timeout=HTTP_TIMEOUT, json={
+        "application": application, "action": "add", "received_on": "2022-06-15"})
+    filed.raise_for_status()
+    return f"{requests_url}/{filed.json()['id']}/decision"
 
 
 def suite_memory(suite):
-    kib = suite.memory_kib()
-    return {"rss_mib": round(kib["VmRSS"] / 1024, 1), "peak_rss_mib": round(kib["VmHWM"] / 1024, 1)}
+    """Each process's resident memory now (RSS and PSS) and at its peak (RSS), and their sums,
+    in MiB. A shared library's pages count in the RSS of every process that maps them, so the
+    RSS sums overstate the suite; the PSS sum is what the suite holds."""
+    per_process = {
+        name: {"rss_mib": round(kib["VmRSS"] / 1024, 1),
+               "pss_mib": round(kib["Pss"] / 1024, 1),
+               "peak_rss_mib": round(kib["VmHWM"] / 1024, 1)}
+        for name, kib in suite.memory_kib().items()
+    }
+    return {
+        "processes": per_process,
+        **{f"total_{figure}": round(sum(p[figure] for p in per_process.values()), 1)
+           for figure in ("rss_mib", "pss_mib", "peak_rss_mib")},
+    }
 
 
 def billing_rules(communes=BILLING_COMMUNES):

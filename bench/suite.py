@@ -1,4 +1,6 @@
-"""The suite under test: one ``communs run`` process, as ``make run`` starts it."""
+"""The suite under test: one ``communs run <service>`` process per service and per sandbox, as
+``make run-split`` (and docker-compose) starts them, so that each one's memory and CPU can be
+read apart."""
 
 import os
 import secrets
@@ -8,16 +10,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
 
 from bench import say
 from contracts.catalogue import SERVICES
+from servicekit.sandboxes import SANDBOXES
 
 ADMIN_USERNAME = "bench.admin"
-STARTUP_TIMEOUT = 90.0
+GATEWAY = "gateway"
+STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -26,31 +30,54 @@ class SuiteFailed(RuntimeError):
     pass
 
 
+def process_cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime field 14 and stime field 15.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_memory_kib(pid):
+    """VmRSS (resident now), VmHWM (resident at its peak) and Pss (resident now, each shared
+    page divided among the processes that map it: these add up) of one process."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    values = dict(line.split(":", 1) for line in [*status, *rollup]
+                  if line.startswith(("VmRSS:", "VmHWM:", "Pss:")))
+    return {name: int(value.split()[0]) for name, value in values.items()}
+
+
 class Suite:
-    def __init__(self, process, base_url, admin_password, log_path):
-        self.process = process
+    def __init__(self, processes, base_url, admin_password, log_dir, data_dir):
+        self.processes = processes  # command name → Popen, in start order
         self.base_url = base_url
         self.admin_password = admin_password
-        self.log_path = log_path
+        self.log_dir = log_dir
+        self.data_dir = Path(data_dir)
         self.stop_outcome = None
 
     def url(self, path):
         return self.base_url + path
 
-    def cpu_seconds(self):
-        """User + system CPU of the suite process so far, every thread included."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        # After the command name: state is field 3, utime field 14 and stime field 15.
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    def database_file(self, service):
+        """The service's SQLite file (the bench never hands the suite a database URL)."""
+        return self.data_dir / "db" / f"{service}.sqlite3"
+
+    def cpu_seconds(self, names=None):
+        """User + system CPU of the suite's processes (or of ``names``) so far."""
+        return sum(process_cpu_seconds(process.pid) for name, process in self.processes.items()
+                   if names is None or name in names)
 
     def memory_kib(self):
-        """VmRSS (resident now) and VmHWM (resident at its peak) of the suite process."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
-        values = dict(line.split(":", 1) for line in status if line.startswith(("VmRSS", "VmHWM")))
-        return {name: int(value.split()[0]) for name, value in values.items()}
+        """Per process: VmRSS, VmHWM and Pss."""
+        return {name: process_memory_kib(process.pid) for name, process in self.processes.items()}
 
-    def log_tail(self, lines=30):
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+    def exited(self):
+        return {name: process.returncode for name, process in self.processes.items()
+                if process.poll() is not None}
+
+    def log_tail(self, name, lines=30):
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def free_port():
@@ -74,15 +101,19 @@ def _suite_environment(amqp_uri, data_dir, address, admin_password):
         # Log lines cost CPU on the hot path; the figures are of the work, not of logging.
         COMMUNS_LOG_LEVEL="WARNING",
     )
+    # Every process must find the same sandboxes, and none may take another suite's port.
+    for sandbox in SANDBOXES:
+        environment[f"COMMUNS_{sandbox.address_key}"] = f"127.0.0.1:{free_port()}"
     return environment
 
 
 def _wait_until_every_service_answers(suite):
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        if suite.process.poll() is not None:
-            code = suite.process.returncode
-            raise SuiteFailed(f"the suite exited with {code}:\n{suite.log_tail()}")
+        exited = suite.exited()
+        if exited:
+            name, code = next(iter(exited.items()))
+            raise SuiteFailed(f"{name} exited with {code}:\n{suite.log_tail(name)}")
         try:
             report = requests.get(suite.url("/health"), timeout=5).json()
             answered = [name for name, status in report["services"].items() if status["answered"]]
@@ -91,50 +122,58 @@ def _wait_until_every_service_answers(suite):
         except (requests.RequestException, ValueError, KeyError):
             pass  # still starting: the gateway is not listening or not every queue exists yet
         time.sleep(0.5)
-    raise SuiteFailed(
-        f"not every service answered /health within {STARTUP_TIMEOUT:g} s:\n{suite.log_tail()}"
-    )
+    raise SuiteFailed(f"not every service answered /health within {STARTUP_TIMEOUT:g} s:\n"
+                      f"{suite.log_tail(GATEWAY)}")
 
 
-def _stop(process):
-    """SIGTERM, as an operator stops it; SIGKILL only if it does not stop in time.
+def _stop(processes):
+    """SIGTERM to each, as an operator stops them; SIGKILL to those that do not stop in time.
 
-    Returns how it ended rather than raising, so a failure of the bench itself is not hidden.
+    Returns how they ended rather than raising, so a failure of the bench itself is not hidden.
     """
-    if process.poll() is not None:
-        return f"had already exited with {process.returncode}"
-    process.send_signal(signal.SIGTERM)
     started = time.monotonic()
-    try:
-        code = process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return f"ignored SIGTERM for {STOP_TIMEOUT:g} s; killed"
-    return f"stopped on SIGTERM in {time.monotonic() - started:.1f} s, exit {code}"
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    outcomes = {}
+    for name, process in processes.items():
+        try:
+            code = process.wait(max(STOP_TIMEOUT - (time.monotonic() - started), 0.1))
+            outcomes[name] = code
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            outcomes[name] = "killed"
+    killed = [name for name, code in outcomes.items() if code == "killed"]
+    failed = {name: code for name, code in outcomes.items() if code not in (0, "killed")}
+    return (f"{len(processes)} processes stopped on SIGTERM in "
+            f"{time.monotonic() - started:.1f} s"
+            + (f"; killed after {STOP_TIMEOUT:g} s: {', '.join(killed)}" if killed else "")
+            + (f"; non-zero exits: {failed}" if failed else ""))
 
 
 @contextmanager
-def running_suite(amqp_uri, log_path):
-    """Yields a Suite whose ten services answer /health; stops it with SIGTERM however we leave."""
+def running_suite(amqp_uri, log_dir):
+    """Yields a Suite whose ten services answer /health, each service, the gateway and each
+    sandbox in a process of its own; stops them with SIGTERM however we leave."""
     communs = Path(sys.executable).parent / "communs"
     admin_password = secrets.token_urlsafe(18)
     address = f"127.0.0.1:{free_port()}"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="communs-bench-") as data_dir,
-        open(log_path, "wb") as log,
-    ):
-        process = subprocess.Popen(
-            [str(communs), "run"],
-            env=_suite_environment(amqp_uri, data_dir, address, admin_password),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        suite = Suite(process, f"http://{address}", admin_password, log_path)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    names = [*(sandbox.command for sandbox in SANDBOXES), *SERVICES, GATEWAY]
+    with ExitStack() as stack:
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="communs-bench-"))
+        environment = _suite_environment(amqp_uri, data_dir, address, admin_password)
+        suite = Suite({}, f"http://{address}", admin_password, log_dir, data_dir)
         try:
+            for name in names:
+                log = stack.enter_context(open(log_dir / f"{name}.log", "wb"))
+                suite.processes[name] = subprocess.Popen(
+                    [str(communs), "run", name], env=environment,
+                    stdout=log, stderr=subprocess.STDOUT,
+                )
             _wait_until_every_service_answers(suite)
             yield suite
         finally:
-            suite.stop_outcome = _stop(process)
-            say(f"suite {suite.stop_outcome}")
+            suite.stop_outcome = _stop(suite.processes)
+            say(f"suite: {suite.stop_outcome}")

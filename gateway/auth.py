@@ -6,6 +6,7 @@ issuer is the suite's public URL (``COMMUNS_PUBLIC_URL``), which identity signs 
 """
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -23,6 +24,10 @@ from servicekit.config import public_url
 
 INVALID_TOKEN = "The access token is invalid or has expired."
 KEY_REFRESH_INTERVAL = 10.0
+# Checking an ES256 signature is about a tenth of the gateway's CPU per request, and a client
+# sends the same token until it expires: a token found valid is remembered, and each use checks
+# again that it has not expired and that its key is still one identity publishes.
+REMEMBERED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,13 @@ class TokenVerifier:
         self.issuer = issuer
         self._keys = {}
         self._fetched_at = float("-inf")
+        self._valid = OrderedDict()  # token → (principal, kid, key, exp), least recently used first
 
     def principal(self, authorization, fetch_jwks):
         token = bearer_token(authorization)
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -74,7 +83,27 @@ class TokenVerifier:
             )
         except jwt.PyJWTError:
             raise Unauthorized(INVALID_TOKEN) from None
-        return Principal(claims["kind"], claims["sub"], claims["role"], claims.get("commune"))
+        principal = Principal(claims["kind"], claims["sub"], claims["role"], claims.get("commune"))
+        self._remember(token, principal, kid, key, claims["exp"])
+        return principal
+
+    def _remembered(self, token):
+        """The principal of a token verified before, if it is still unexpired (as PyJWT
+        judges it, without leeway) and signed by a key identity still publishes under its id."""
+        found = self._valid.get(token)
+        if found is None:
+            return None
+        principal, kid, key, expires_at = found
+        if time.time() >= expires_at or self._keys.get(kid) is not key:
+            del self._valid[token]
+            return None
+        self._valid.move_to_end(token)
+        return principal
+
+    def _remember(self, token, principal, kid, key, expires_at):
+        self._valid[token] = (principal, kid, key, expires_at)
+        if len(self._valid) > REMEMBERED_TOKENS:
+            self._valid.popitem(last=False)
 
     def _key(self, kid, fetch_jwks):
         if kid not in self._keys and time.monotonic() - self._fetched_at > KEY_REFRESH_INTERVAL:
