@@ -9,6 +9,7 @@ Log calls name things by id — never a citizen's name, e-mail, address or a sec
 import logging
 import logging.handlers
 import sys
+import time
 
 import structlog
 from nameko.extensions import DependencyProvider
@@ -99,10 +100,27 @@ def current_correlation_id():
     return structlog.contextvars.get_contextvars().get(CORRELATION_ID)
 
 
+OK, EXPECTED, FAILURE = "ok", "expected_error", "failure"
+
+
+def outcome_of(exc_info, expected_exceptions):
+    """``ok``, ``expected_error`` (a contract error answered to the caller), or ``failure``."""
+    if exc_info is None:
+        return OK
+    if expected_exceptions and isinstance(exc_info[1], expected_exceptions):
+        return EXPECTED
+    return FAILURE
+
+
 class LoggingContext(DependencyProvider):
-    """Binds who is working and for which request to every log line of a worker."""
+    """Binds who is working and for which request to every log line of a worker, and ends
+    each worker with a ``worker.finished`` line: its outcome and how long it took."""
+
+    def setup(self):
+        self._started = {}
 
     def worker_setup(self, worker_ctx):
+        self._started[worker_ctx] = time.perf_counter()
         # A worker no request started (a timer, an event from an old producer) starts its own
         # thread of calls; storing it in the context data sends it on with every RPC it makes.
         correlation_id = worker_ctx.data.setdefault(
@@ -114,6 +132,13 @@ class LoggingContext(DependencyProvider):
             entrypoint=worker_ctx.entrypoint.method_name,
             correlation_id=correlation_id,
         )
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self._started.pop(worker_ctx, None)
+        outcome = outcome_of(exc_info, getattr(worker_ctx.entrypoint, "expected_exceptions", ()))
+        get_logger("servicekit.worker").info(
+            "worker.finished", outcome=outcome,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2) if started else None)
 
     def worker_teardown(self, worker_ctx):
         structlog.contextvars.clear_contextvars()

@@ -27,18 +27,6 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 # A scrape must not wait long on a database that is slow to answer.
 TABLES_TIMEOUT = 2.0
 
-OK, EXPECTED, FAILURE = "ok", "expected_error", "failure"
-
-
-def outcome_of(exc_info, expected_exceptions):
-    """``ok``, ``expected_error`` (a contract error answered to the caller), or ``failure``."""
-    if exc_info is None:
-        return OK
-    if expected_exceptions and isinstance(exc_info[1], expected_exceptions):
-        return EXPECTED
-    return FAILURE
-
-
 def exposition(registry):
     """The registry's figures as the body of a ``/metrics`` answer."""
     return generate_latest(registry)

@@ -26,8 +26,8 @@ from nameko.messaging import QueueConsumer
 from nameko.rpc import Rpc
 
 from servicekit.database import Database
-from servicekit.logging import get_logger
-from servicekit.metrics import CONTENT_TYPE, ServiceMetrics, exposition, outcome_of
+from servicekit.logging import get_logger, outcome_of
+from servicekit.metrics import CONTENT_TYPE, ServiceMetrics, exposition
 
 log = get_logger(__name__)
 

@@ -154,3 +154,18 @@ def test_an_expected_error_is_one_line_and_a_bug_keeps_its_traceback(configured_
     (bug,) = [line for line in stream.records() if line["level"] == "error"]
     assert "RuntimeError: a bug" in bug["exception"]
     assert bug["correlation_id"] and bug["entrypoint"] == "crash"
+
+
+def test_each_worker_ends_with_its_outcome_and_duration(configured_logging, logged):
+    stream = configured_logging()
+    with entrypoint_hook(logged, "work", context_data={CORRELATION_ID: "req-5678"}) as work:
+        work()
+    with entrypoint_hook(logged, "refuse") as refuse, pytest.raises(NotFound):
+        refuse()
+    with entrypoint_hook(logged, "crash") as crash, pytest.raises(RuntimeError):
+        crash()
+    finished = [line for line in stream.records() if line["event"] == "worker.finished"]
+    assert [(line["entrypoint"], line["outcome"]) for line in finished] == [
+        ("work", "ok"), ("refuse", "expected_error"), ("crash", "failure")]
+    assert finished[0]["correlation_id"] == "req-5678" and finished[0]["service"] == "logged"
+    assert all(line["duration_ms"] >= 0 for line in finished)
