@@ -126,16 +126,8 @@ def run_suite_part(part, seconds, started_at, busy_share):
     except SuiteFailed as error:
         say(str(error))
         return 2
-    table_rows = report.suite_rows(figures)
-    print(report.markdown_table(table_rows))
-    report.write_json(OUTPUT / f"{part}.json", {
-        "measured_at": started_at.isoformat(timespec="seconds"),
-        "machine": {**machine(), "busy_share_before_start": busy_share},
-        "seconds_per_window": seconds,
-        "figures": figures,
-        "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
-        "suite_stop": stop_outcome,
-    })
+    write_suite_report(f"{part}.json", report.suite_rows(figures), figures, started_at,
+                       busy_share, seconds, stop_outcome)
     failures = failed_requests(figures)
     for name, (count, first) in failures.items():
         say(f"{count} failed requests in {name}; first: {first}")
@@ -175,6 +167,21 @@ def machine():
         "eventlet": version("eventlet"),
         "load_generator": "python threads, one requests.Session each (wrk not used)",
     }
+
+
+def write_suite_report(name, table_rows, figures, started_at, busy_share, seconds,
+                       stop_outcome):
+    """Prints the table and keeps it, with its figures, in ``var/bench/<name>``."""
+    print(report.markdown_table(table_rows))
+    report.write_json(OUTPUT / name, {
+        "measured_at": started_at.isoformat(timespec="seconds"),
+        # Other work on a 2-core machine moves every figure; this says how quiet it was.
+        "machine": {**machine(), "busy_share_before_start": busy_share},
+        "seconds_per_window": seconds,
+        "figures": figures,
+        "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
+        "suite_stop": stop_outcome,
+    })
 
 
 def main(argv=None):
@@ -243,17 +250,8 @@ def main(argv=None):
         say(str(error))
         return 2
 
-    table_rows = report.rows(figures)
-    print(report.markdown_table(table_rows))
-    report.write_json(OUTPUT / "latest.json", {
-        "measured_at": started_at.isoformat(timespec="seconds"),
-        # Other work on a 2-core machine moves every figure; this says how quiet it was.
-        "machine": {**machine(), "busy_share_before_start": busy_share},
-        "seconds_per_window": seconds,
-        "figures": figures,
-        "table": [dict(zip(report.COLUMNS, row, strict=True)) for row in table_rows],
-        "suite_stop": stop_outcome,
-    })
+    write_suite_report("latest.json", report.rows(figures), figures, started_at, busy_share,
+                       seconds, stop_outcome)
     say(f"figures written to {(OUTPUT / 'latest.json').relative_to(measures.REPOSITORY)}")
 
     failures = failed_requests(figures)
