@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 import eventlet
 from marshmallow import EXCLUDE, ValidationError
 from nameko.events import EventHandler
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from contracts.envelope import ReceivedEventSchema
@@ -65,11 +65,26 @@ class ReceivedEvent:
     data: dict
 
 
+# Every service handles each event in several processes at once: schemas and statements are
+# built once per process, not per event (marshmallow 4 schemas keep no state between loads).
+_ENVELOPE_SCHEMA = ReceivedEventSchema()
+_ALREADY_CLAIMED = select(processed_events.c.event_id).where(
+    processed_events.c.event_id == bindparam("event_id"),
+    processed_events.c.consumer == bindparam("consumer"),
+)
+_CLAIM = insert(processed_events)
+
+
+@functools.cache
+def _payload_schema(type_name):
+    return event_type(type_name).schema(unknown=EXCLUDE)
+
+
 def read_event(body):
     """The envelope and its payload, loaded with the contract schemas (tolerant of new fields)."""
-    envelope = ReceivedEventSchema().load(body)
+    envelope = _ENVELOPE_SCHEMA.load(body)
     try:
-        schema = event_type(envelope["type"]).schema(unknown=EXCLUDE)
+        schema = _payload_schema(envelope["type"])
     except LookupError as error:
         raise ValidationError({"type": [str(error)]}) from None
     return ReceivedEvent(**{**envelope, "data": schema.load(envelope["data"])})
@@ -77,16 +92,10 @@ def read_event(body):
 
 def claim(session, event_id, consumer, now):
     """Record that ``consumer`` handles ``event_id``; False if it already has."""
-    already = session.execute(
-        select(processed_events.c.event_id).where(
-            processed_events.c.event_id == event_id, processed_events.c.consumer == consumer
-        )
-    ).first()
-    if already:
+    claimed = {"event_id": event_id, "consumer": consumer}
+    if session.execute(_ALREADY_CLAIMED, claimed).first():
         return False
-    session.execute(
-        insert(processed_events).values(event_id=event_id, consumer=consumer, processed_at=now)
-    )
+    session.execute(_CLAIM, {**claimed, "processed_at": now})
     session.flush()
     return True
 

@@ -9,13 +9,14 @@ outage leaves rows pending and retried with backoff: delayed, never dropped. A c
 the confirm and the mark publishes twice, which the consumers' inbox absorbs.
 """
 
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from contracts.envelope import EventEnvelopeSchema
 from servicekit import providers
@@ -35,15 +36,37 @@ MAX_BACKOFF = timedelta(minutes=5)
 ONE_QUICK_RETRY = {"max_retries": 1, "interval_start": 0.5, "interval_max": 1}
 
 
+# Built once: every decision a service takes writes, selects and marks its events.
+_WRITE = insert(outbox)
+_PENDING = (select(outbox)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.created_at)
+            .limit(BATCH_SIZE)
+            .with_for_update(skip_locked=True))
+_MARK_PUBLISHED = (update(outbox)
+                   .where(outbox.c.event_id == bindparam("row_event_id"))
+                   .values(published_at=bindparam("row_published_at"),
+                           attempts=bindparam("row_attempts")))
+
+
 def backoff(attempts):
     """1 s, 2 s, 4 s… capped at five minutes."""
     return min(timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+_ENVELOPE_SCHEMA = EventEnvelopeSchema()
+
+
+@functools.cache
+def _payload_schema(event_type):
+    return event_type.schema()
+
+
 def make_envelope(event_type, data, occurred_at, commune=None, correlation_id=None):
     """The envelope of ``contracts.envelope``, checked as its consumers will load it."""
-    payload = event_type.schema().dump(event_type.schema().load(_jsonable(data)))
-    envelope = EventEnvelopeSchema().dump(
+    schema = _payload_schema(event_type)
+    payload = schema.dump(schema.load(_jsonable(data)))
+    envelope = _ENVELOPE_SCHEMA.dump(
         {
             "event_id": uuid.uuid4(),
             "type": event_type.name,
@@ -57,7 +80,7 @@ def make_envelope(event_type, data, occurred_at, commune=None, correlation_id=No
     )
     # Dumping checks nothing: a naive occurred_at or a commune outside the 31 would be
     # written, then dead-lettered by every consumer.
-    EventEnvelopeSchema().load(envelope)
+    _ENVELOPE_SCHEMA.load(envelope)
     return envelope
 
 
@@ -80,17 +103,15 @@ class OutboxWriter:
         correlation_id = self._correlation_id_of()
         envelope = make_envelope(event_type, data, occurred_at, commune, correlation_id)
         now = datetime.now(UTC)
-        session.execute(
-            insert(outbox).values(
-                event_id=uuid.UUID(envelope["event_id"]),
-                event_type=event_type.name,
-                envelope=envelope,
-                correlation_id=correlation_id,
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
+        session.execute(_WRITE, {
+            "event_id": uuid.UUID(envelope["event_id"]),
+            "event_type": event_type.name,
+            "envelope": envelope,
+            "correlation_id": correlation_id,
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+        })
         return envelope
 
 
@@ -126,13 +147,7 @@ class Relay(providers.Relay):
         published = 0
         while True:
             with self.access.transaction() as session:
-                rows = session.execute(
-                    select(outbox)
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.created_at)
-                    .limit(BATCH_SIZE)
-                    .with_for_update(skip_locked=True)
-                ).all()
+                rows = session.execute(_PENDING).all()
                 for row in rows:
                     if row.next_attempt_at > datetime.now(UTC):
                         return published
@@ -141,11 +156,11 @@ class Relay(providers.Relay):
                     except Exception as error:  # the broker is down or refused it: retry later
                         self._postpone(session, row, error)
                         return published
-                    session.execute(
-                        update(outbox)
-                        .where(outbox.c.event_id == row.event_id)
-                        .values(published_at=datetime.now(UTC), attempts=row.attempts + 1)
-                    )
+                    session.execute(_MARK_PUBLISHED, {
+                        "row_event_id": row.event_id,
+                        "row_published_at": datetime.now(UTC),
+                        "row_attempts": row.attempts + 1,
+                    })
                     published += 1
             if len(rows) < BATCH_SIZE:
                 return published

@@ -15,18 +15,20 @@ from servicekit.tables import subscription_changes, terminations
 _NAMES = {application.code: application.name for application in APPLICATIONS}
 
 
+# Built once: seven services record every change, each the moment it is decided.
+_RECORD_CHANGE = insert(subscription_changes)
+
+
 def record_change(session, event_id, data, occurred_at):
     """Keeps a ``subscription.changed`` fact once (the inbox already drops redeliveries)."""
-    session.execute(
-        insert(subscription_changes).values(
-            event_id=event_id,
-            commune=data["commune"],
-            application=data["application"],
-            change=data["change"],
-            effective_from=data["effective_from"],
-            occurred_at=occurred_at,
-        )
-    )
+    session.execute(_RECORD_CHANGE, {
+        "event_id": event_id,
+        "commune": data["commune"],
+        "application": data["application"],
+        "change": data["change"],
+        "effective_from": data["effective_from"],
+        "occurred_at": occurred_at,
+    })
 
 
 def record_termination(session, data):
