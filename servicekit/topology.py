@@ -12,7 +12,9 @@ when its service first starts. So a deployment declares, once and before the ser
   bound to the durable queue ``communs.unrouted``: an event no queue takes is kept there for an
   operator instead of dropped. A policy and not an exchange argument, because Nameko declares
   the same exchanges without arguments, and RabbitMQ refuses a declaration whose
-  ``alternate-exchange`` differs from the exchange's.
+  ``alternate-exchange`` differs from the exchange's;
+- a second policy bounding the queue ``communs.unrouted`` (a month, 100,000 events, the oldest
+  given up first): events no one subscribes to by design arrive there every day.
 
 The subscribers are those of ``contracts.events``; ``handlers_of`` reads the ones the services'
 code declares, and a test holds the two equal. The outbox relay declares a subscriber's queue
@@ -34,6 +36,12 @@ log = get_logger(__name__)
 
 UNROUTED = "communs.unrouted"
 UNROUTED_POLICY = "communs-unrouted"
+UNROUTED_BOUNDS_POLICY = "communs-unrouted-bounds"
+# Events of a type no one subscribes to arrive there every day (account.created, title.*):
+# kept a month for an operator, the oldest given up first beyond the length, so that the queue
+# cannot fill the broker's disk.
+UNROUTED_MAX_LENGTH = 100_000
+UNROUTED_TTL_MS = 30 * 24 * 3600 * 1000
 # Every exchange Nameko names ``<service>.events``, and no other.
 EVENT_EXCHANGES = r"^[^.]+\.events$"
 MANAGEMENT_PORT = 15672
@@ -78,6 +86,16 @@ def unrouted_policy():
     }
 
 
+def unrouted_bounds_policy():
+    return {
+        "pattern": r"^communs\.unrouted$",
+        "apply-to": "queues",
+        "definition": {"max-length": UNROUTED_MAX_LENGTH, "overflow": "drop-head",
+                       "message-ttl": UNROUTED_TTL_MS},
+        "priority": 10,
+    }
+
+
 def management_uri(amqp_uri, configured=None):
     """The management API of the broker at ``amqp_uri``: ``configured`` when given, else the
     broker's host on port 15672 with the same account."""
@@ -104,18 +122,18 @@ def declare(amqp_uri, event_types, api_uri):
             declare_subscriber_queues(channel, event_type, event_type.subscribers, exchange)
             queues += len(event_type.subscribers)
         vhost = connection.virtual_host
-    _set_unrouted_policy(api_uri, vhost)
+    _set_policy(api_uri, vhost, UNROUTED_POLICY, unrouted_policy())
+    _set_policy(api_uri, vhost, UNROUTED_BOUNDS_POLICY, unrouted_bounds_policy())
     log.info("topology.declared", subscriber_queues=queues, unrouted=UNROUTED, vhost=vhost)
     return queues
 
 
-def _set_unrouted_policy(api_uri, vhost):
+def _set_policy(api_uri, vhost, name, policy):
     base = urlsplit(api_uri)
     url = urlunsplit((base.scheme, base.hostname + (f":{base.port}" if base.port else ""),
-                      f"{base.path}/api/policies/{quote(vhost, safe='')}/{UNROUTED_POLICY}",
-                      "", ""))
-    answer = requests.put(url, json=unrouted_policy(), timeout=MANAGEMENT_TIMEOUT,
+                      f"{base.path}/api/policies/{quote(vhost, safe='')}/{name}", "", ""))
+    answer = requests.put(url, json=policy, timeout=MANAGEMENT_TIMEOUT,
                           auth=(base.username or "guest", base.password or "guest"))
     if answer.status_code not in (201, 204):
-        raise RuntimeError(f"the broker's management API refused the {UNROUTED_POLICY} policy "
+        raise RuntimeError(f"the broker's management API refused the {name} policy "
                            f"({answer.status_code}): {answer.text[:200]}")

@@ -1,5 +1,6 @@
 """The bus topology step: every subscriber's queue exists before its service ever ran, Nameko's
-own declarations agree with it, and an event no queue takes is kept in ``communs.unrouted``."""
+own declarations agree with it, and an event no queue takes is kept in ``communs.unrouted``,
+within bounds."""
 
 import json
 import uuid
@@ -84,6 +85,24 @@ def test_an_event_that_no_queue_takes_is_kept_in_communs_unrouted(declared, rabb
     assert [(m.delivery_info["exchange"], m.delivery_info["routing_key"]) for m in kept] == [
         ("billing.events", "title.issued"), ("billing.events", "title.mislaid")]
     assert json.loads(kept[0].body)["event_id"] == envelope["event_id"]
+
+
+@pytest.mark.broker
+def test_communs_unrouted_is_bounded_and_gives_up_its_oldest_events_first(
+        request, rabbit_config, parcel_topology, monkeypatch):
+    monkeypatch.setattr(topology, "UNROUTED_MAX_LENGTH", 2)
+    topology.declare(rabbit_config["AMQP_URI"], parcel_topology.values(),
+                     request.config.option.RABBIT_API_URI)
+    dispatch = event_dispatcher(rabbit_config)
+    for number in ("2024-0001", "2024-0002", "2024-0003"):
+        dispatch("billing", "title.mislaid", {"number": number})
+
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        channel = connection.default_channel
+        kept = [channel.basic_get(topology.UNROUTED, no_ack=True) for _ in range(3)]
+    assert [json.loads(message.body)["number"] for message in kept[:2]] == [
+        "2024-0002", "2024-0003"]
+    assert kept[2] is None
 
 
 @pytest.mark.broker
