@@ -5,7 +5,6 @@ They live in a registry of the gateway's own (as each service's do, ``servicekit
 served at ``GET /metrics`` on the gateway's HTTP port.
 """
 
-import time
 
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
@@ -15,6 +14,7 @@ from werkzeug.wrappers import Response
 from contracts.errors import CommunsError, ServiceUnavailable
 from gateway.http import ApiEntrypoint
 from gateway.problems import problem_from_exception
+from servicekit.logging import WorkerStopwatch
 from servicekit.metrics import LATENCY_BUCKETS
 from servicekit.ops import check_broker, queue_consumer_of, readiness_of
 
@@ -51,7 +51,7 @@ class GatewayMetrics(DependencyProvider):
 
     def setup(self):
         self.figures = GatewayFigures(self.readiness)
-        self._started = {}
+        self._stopwatch = WorkerStopwatch()
 
     def readiness(self):
         return readiness_of({"broker": (check_broker, self.container.config[AMQP_URI_CONFIG_KEY],
@@ -62,11 +62,11 @@ class GatewayMetrics(DependencyProvider):
 
     def worker_setup(self, worker_ctx):
         if isinstance(worker_ctx.entrypoint, ApiEntrypoint):
-            self._started[worker_ctx] = time.perf_counter()
+            self._stopwatch.start(worker_ctx)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        started = self._started.pop(worker_ctx, None)
-        if started is None:
+        seconds = self._stopwatch.stop(worker_ctx)
+        if seconds is None:
             return
         entrypoint = worker_ctx.entrypoint
         if exc_info is not None:
@@ -78,5 +78,4 @@ class GatewayMetrics(DependencyProvider):
         # The template, never the path: a path holds ids, and figures must stay few.
         route = spec.openapi_path if spec else entrypoint.url
         self.figures.requests.labels(entrypoint.method, route, str(status)).inc()
-        self.figures.latency.labels(entrypoint.method, route).observe(
-            time.perf_counter() - started)
+        self.figures.latency.labels(entrypoint.method, route).observe(seconds)

@@ -114,15 +114,30 @@ def outcome_of(exc_info, expected_exceptions):
     return FAILURE
 
 
+class WorkerStopwatch:
+    """When each worker started, for the providers that report how long it took as it ends."""
+
+    def __init__(self):
+        self._started = {}
+
+    def start(self, worker_ctx):
+        self._started[worker_ctx] = time.perf_counter()
+
+    def stop(self, worker_ctx):
+        """Seconds since ``start``, or None for a worker that was not started."""
+        started = self._started.pop(worker_ctx, None)
+        return None if started is None else time.perf_counter() - started
+
+
 class LoggingContext(DependencyProvider):
     """Binds who is working and for which request to every log line of a worker, and ends
     each worker with a ``worker.finished`` line: its outcome and how long it took."""
 
     def setup(self):
-        self._started = {}
+        self._stopwatch = WorkerStopwatch()
 
     def worker_setup(self, worker_ctx):
-        self._started[worker_ctx] = time.perf_counter()
+        self._stopwatch.start(worker_ctx)
         # A worker no request started (a timer, an event from an old producer) starts its own
         # thread of calls; storing it in the context data sends it on with every RPC it makes.
         correlation_id = worker_ctx.data.setdefault(
@@ -136,11 +151,11 @@ class LoggingContext(DependencyProvider):
         )
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        started = self._started.pop(worker_ctx, None)
+        seconds = self._stopwatch.stop(worker_ctx)
         outcome = outcome_of(exc_info, getattr(worker_ctx.entrypoint, "expected_exceptions", ()))
         get_logger("servicekit.worker").info(
             "worker.finished", outcome=outcome,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2) if started else None)
+            duration_ms=None if seconds is None else round(seconds * 1000, 2))
 
     def worker_teardown(self, worker_ctx):
         structlog.contextvars.clear_contextvars()

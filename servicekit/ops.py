@@ -14,7 +14,6 @@ the log line ``ops.started`` say which.
 """
 
 import json
-import time
 
 import eventlet
 import eventlet.wsgi
@@ -26,7 +25,7 @@ from nameko.messaging import QueueConsumer
 from nameko.rpc import Rpc
 
 from servicekit.database import Database
-from servicekit.logging import get_logger, outcome_of
+from servicekit.logging import WorkerStopwatch, get_logger, outcome_of
 from servicekit.metrics import CONTENT_TYPE, ServiceMetrics, exposition
 
 log = get_logger(__name__)
@@ -96,7 +95,7 @@ class OpsEndpoint(DependencyProvider):
         self.database = next((provider for provider in self.container.dependencies
                               if isinstance(provider, Database)), None)
         self.metrics = ServiceMetrics(self.service_name, self.database)
-        self._started = {}
+        self._stopwatch = WorkerStopwatch()
 
     def start(self):
         configured = self.container.config.get("OPS_ADDRESSES", {}).get(self.service_name)
@@ -124,11 +123,11 @@ class OpsEndpoint(DependencyProvider):
 
     def worker_setup(self, worker_ctx):
         if entrypoint_kind(worker_ctx.entrypoint) is not None:
-            self._started[worker_ctx] = time.perf_counter()
+            self._stopwatch.start(worker_ctx)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        started = self._started.pop(worker_ctx, None)
-        if started is None:
+        seconds = self._stopwatch.stop(worker_ctx)
+        if seconds is None:
             return
         entrypoint = worker_ctx.entrypoint
         kind = entrypoint_kind(entrypoint)
@@ -136,7 +135,7 @@ class OpsEndpoint(DependencyProvider):
                  else None)
         self.metrics.record(kind, entrypoint.method_name,
                             outcome_of(exc_info, entrypoint.expected_exceptions),
-                            time.perf_counter() - started, event=event)
+                            seconds, event=event)
 
     # -- the endpoint -------------------------------------------------------------------------
 
