@@ -4,7 +4,9 @@ import json
 import os
 
 # Measured with the same framework on this kind of machine: ../shared/reference/pins.md and
-# reliability-perf-anchors.md §3. Medians; order-of-magnitude references, not targets.
+# reliability-perf-anchors.md §3. Medians; order-of-magnitude references, not targets, and not
+# this run's: the table says so beside them. Issue 12's figures stand beside baselines measured
+# in the same run (bench.gateway, bench.events).
 NAMEKO_RPC_P50_MS = 1.79
 NAMEKO_RPC_PER_S = 537
 HTTP_RPC_C1_PER_S = 415
@@ -60,21 +62,21 @@ def _me_rows(me_c1, me_c16, raw_rpc, floor):
         ("GET /api/v1/me, c=1: p50 / p95 / p99",
          f"{me_c1['p50_ms']:.2f} / {me_c1['p95_ms']:.2f} / {me_c1['p99_ms']:.2f} ms", "—", ""),
         ("GET /api/v1/me, c=1: throughput", f"{me_c1['per_second']:.0f} req/s",
-         f"{HTTP_RPC_C1_PER_S} req/s (@http → RPC → @rpc, c=1)",
+         f"{HTTP_RPC_C1_PER_S} req/s (@http → RPC → @rpc, c=1; pins.md, not this run)",
          _versus(me_c1["per_second"], HTTP_RPC_C1_PER_S, higher_is_better=True)),
         ("gateway hop: /me p50 − raw RPC p50", f"{hop_ms:.2f} ms",
-         f"{HTTP_HOP_MS:.2f} ms (1/{HTTP_RPC_C1_PER_S} s − {NAMEKO_RPC_P50_MS} ms)",
+         f"{HTTP_HOP_MS:.2f} ms (1/{HTTP_RPC_C1_PER_S} s − {NAMEKO_RPC_P50_MS} ms; pins.md)",
          _versus(hop_ms, HTTP_HOP_MS, higher_is_better=False)),
         ("GET /api/v1/me, c=16: throughput", f"{me_c16['per_second']:.0f} req/s",
          f"{HTTP_RPC_C16_PER_S} req/s (c=16); stack saturates at "
-         f"{STACK_SATURATION_RPC_PER_S} RPC/s",
+         f"{STACK_SATURATION_RPC_PER_S} RPC/s (pins.md, not this run)",
          _versus(me_c16["per_second"], HTTP_RPC_C16_PER_S, higher_is_better=True)
          + f"; {share_of_floor:.0%} of the generator floor"),
         ("GET /api/v1/me, c=16: p50 / p95",
          f"{me_c16['p50_ms']:.2f} / {me_c16['p95_ms']:.2f} ms", "—", ""),
         ("suite CPU per /me at c=16, every process",
          f"{cpu_ms:.2f} ms ({me_c16['suite_cpu_percent']:.0f} % of a core)",
-         f"{NAMEKO_CPU_MS_PER_RPC} ms per Nameko RPC", cpu_verdict),
+         f"{NAMEKO_CPU_MS_PER_RPC} ms per Nameko RPC (pins.md)", cpu_verdict),
     ]
 
 
@@ -293,7 +295,7 @@ def rows(figures):
         *_login_rows(figures["logins_c4"], figures["argon2_verify_ms"], me_c1),
         ("raw RPC identity.health, c=1: p50",
          f"{raw_rpc['p50_ms']:.2f} ms ({raw_rpc['per_second']:.0f}/s)",
-         f"{NAMEKO_RPC_P50_MS} ms ({NAMEKO_RPC_PER_S}/s), Nameko RPC",
+         f"{NAMEKO_RPC_P50_MS} ms ({NAMEKO_RPC_PER_S}/s), Nameko RPC (pins.md, not this run)",
          _versus(raw_rpc["p50_ms"], NAMEKO_RPC_P50_MS, higher_is_better=False)),
         *suite_rows(figures),
         *billing_rules_rows(figures["billing_rules"]),
