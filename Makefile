@@ -8,6 +8,9 @@ export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export RABBIT_API_URI ?= http://guest:guest@127.0.0.1:15672
 export COMMUNS_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 SERVICE ?=
+# Tests run after eventlet has patched the socket module; trio (selenium's) registers a
+# hypothesis plugin and anyio a pytest plugin whose import of trio fails on a patched socket.
+export HYPOTHESIS_NO_PLUGINS := 1
 # Nameko 2.14 imports pkg_resources and eventlet announces its maintenance mode at every
 # start; both are known (docs/architecture.md, "Versions") and would bury real warnings.
 QUIET_FRAMEWORK := -W "ignore::UserWarning:nameko.cli.main" -W "ignore::Warning:nameko.cli.commands"

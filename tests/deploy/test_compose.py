@@ -48,17 +48,35 @@ def compose_command():
     )
 
 
-def resolve(**settings):
-    """The compose file with every anchor merged and every ${VARIABLE} replaced."""
+# What an operator must give: compose refuses to start without them.
+REQUIRED_PASSWORDS = ("POSTGRES_PASSWORD", "COMMUNS_DB_PASSWORD", "RABBITMQ_PASSWORD")
+
+
+def compose_config(settings):
     # Only the settings given here: the developer's own shell must not change what is checked.
     environment = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-    answer = subprocess.run(
+    return subprocess.run(
         [*compose_command(), "--file", str(COMPOSE_FILE), "config"],
         capture_output=True, text=True, check=False, timeout=60,
         env={**environment, **settings},
     )
+
+
+def resolve(**settings):
+    """The compose file with every anchor merged and every ${VARIABLE} replaced, the required
+    passwords set to test values unless given."""
+    given = {name: f"test-{name.lower()}" for name in REQUIRED_PASSWORDS}
+    answer = compose_config({**given, **settings})
     assert answer.returncode == 0, f"compose rejects {COMPOSE_FILE.name}:\n{answer.stderr}"
     return yaml.safe_load(answer.stdout)
+
+
+@pytest.mark.parametrize("missing", REQUIRED_PASSWORDS)
+def test_compose_refuses_to_run_without_each_password(missing):
+    settings = {name: "set" for name in REQUIRED_PASSWORDS if name != missing}
+    answer = compose_config(settings)
+    assert answer.returncode != 0
+    assert f"set {missing}" in answer.stderr
 
 
 @pytest.fixture(scope="module")
