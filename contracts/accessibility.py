@@ -117,7 +117,9 @@ class TranscriptQuerySchema(StrictSchema):
 
 
 class UsageQuerySchema(StrictSchema):
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    # A month of this century: year 0 is no date, and the month after 9999-12 neither.
+    month = fields.String(required=True,
+                          validate=validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"),
                           metadata={"example": "2026-11"})
 
 

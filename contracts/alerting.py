@@ -2,7 +2,7 @@
 at most), its recipient database kept in sync from CSV, its groups, the library of scenarios,
 its crisis cells, and its campaigns with each recipient's delivery."""
 
-from marshmallow import fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from contracts.fields import Base64Bytes, Money
 from contracts.identity import StrictSchema
@@ -278,6 +278,14 @@ class DeliverySchema(StrictSchema):
 class DeliveryPageSchema(StrictSchema):
     total_count = fields.Integer(required=True)
     results = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
+class OperatorCallbackSchema(Schema):
+    """What the operator posts to its callback URL: its own JSON object, no contract of ours,
+    which the alerting service reads as a receipt, a reply or a call's end."""
+
+    class Meta:
+        unknown = INCLUDE
 
 
 class OperatorCallbackAnswerSchema(StrictSchema):

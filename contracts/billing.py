@@ -3,7 +3,7 @@ lines, credit notes, extra billable work."""
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.fields import ApplicationCode, InseeCode, Money
+from contracts.fields import MONEY_DIGITS, ApplicationCode, DecimalString, InseeCode, Money
 from contracts.identity import StrictSchema
 
 TITLE = "title"
@@ -136,8 +136,9 @@ class NewExtraSchema(StrictSchema):
 
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     description = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    quantity = fields.Decimal(
-        required=True, places=2, as_string=True, validate=validate.Range(min=0, min_inclusive=False)
+    quantity = DecimalString(
+        required=True, places=2, digits=MONEY_DIGITS,
+        validate=validate.Range(min=0, min_inclusive=False),
     )
     unit_price = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
 

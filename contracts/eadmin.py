@@ -255,7 +255,7 @@ BATCH_KINDS = ("titres", "mandats")
 
 
 class BudgetSchema(StrictSchema):
-    id_coll = fields.String(required=True, validate=validate.Regexp(r"^\d{14}$"),
+    id_coll = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{14}$"),
                             metadata={"description": "the ordonnateur's SIRET"})
     cod_col = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Z]{1,3}$"))
     cod_bud = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Z]{1,2}$"))
@@ -265,7 +265,7 @@ class BudgetSchema(StrictSchema):
 
 
 class PieceLineSchema(StrictSchema):
-    account = fields.String(required=True, validate=validate.Regexp(r"^\d{2,10}$"))
+    account = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2,10}$"))
     amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
     party = fields.String(required=True, validate=validate.Length(min=1, max=200))
 

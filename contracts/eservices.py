@@ -10,7 +10,7 @@ was made with; this module only states the shapes.
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from contracts.fields import Base64Bytes, InseeCode, Money
+from contracts.fields import Base64Bytes, DecimalString, InseeCode, Money
 from contracts.identity import StrictSchema
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -60,11 +60,17 @@ class FieldDefinitionSchema(StrictSchema):
                           load_default=None, allow_none=True)
     max_length = fields.Integer(load_default=None, allow_none=True,
                                 validate=validate.Range(min=1, max=10000))
-    minimum = fields.Decimal(load_default=None, allow_none=True, as_string=True)
-    maximum = fields.Decimal(load_default=None, allow_none=True, as_string=True)
+    minimum = DecimalString(load_default=None, allow_none=True)
+    maximum = DecimalString(load_default=None, allow_none=True)
     personal = fields.Boolean(
         load_default=False,
         metadata={"description": "personal data: erased when the citizen deletes their account"})
+
+    # ``_choices_for_a_choice``, as the OpenAPI document states it.
+    openapi_rules = {"anyOf": [
+        {"properties": {"type": {"not": {"enum": ["choice"]}}}},
+        {"required": ["choices"], "properties": {"choices": {"type": "array", "minItems": 1}}},
+    ]}
 
     @validates_schema
     def _choices_for_a_choice(self, field, **_):
@@ -86,9 +92,12 @@ class AttachmentDefinitionSchema(StrictSchema):
 
 
 class TransitionSchema(StrictSchema):
-    source = fields.String(required=True, data_key="from",
+    # Definitions are stored in their wire form: ``attribute`` keeps the wire's names (which
+    # Python reserves) in what is loaded and dumped, as for a form's ``fields``.
+    source = fields.String(required=True, data_key="from", attribute="from",
                            validate=validate.OneOf(STATUSES))
-    target = fields.String(required=True, data_key="to", validate=validate.OneOf(STATUSES))
+    target = fields.String(required=True, data_key="to", attribute="to",
+                           validate=validate.OneOf(STATUSES))
 
 
 class FormDefinitionSchema(StrictSchema):
@@ -105,7 +114,7 @@ class FormDefinitionSchema(StrictSchema):
     retention_days = fields.Integer(
         required=True, metadata={"description": "how long a closed request is kept"})
     fields_ = fields.List(fields.Nested(FieldDefinitionSchema), required=True,
-                          data_key="fields")
+                          data_key="fields", attribute="fields")
     attachments = fields.List(fields.Nested(AttachmentDefinitionSchema), required=True)
     transitions = fields.List(fields.Nested(TransitionSchema), required=True)
     commune = InseeCode(required=True, allow_none=True,
@@ -154,7 +163,8 @@ class NewCustomFormSchema(StrictSchema):
     handling_service = fields.String(required=True, validate=validate.Length(min=1, max=200))
     retention_days = fields.Integer(required=True, validate=validate.Range(min=1, max=36500))
     fields_ = fields.List(fields.Nested(FieldDefinitionSchema), required=True,
-                          data_key="fields", validate=validate.Length(min=1, max=100))
+                          data_key="fields", attribute="fields",
+                          validate=validate.Length(min=1, max=100))
     attachments = fields.List(fields.Nested(AttachmentDefinitionSchema), load_default=list,
                               validate=validate.Length(max=20))
     integration_price = Money(load_default=None, allow_none=True,

@@ -9,14 +9,22 @@ from marshmallow import ValidationError, fields, validate
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.catalogue import APPLICATION_CODES
-from contracts.communes import INSEE_CODE_PATTERN, is_member
+from contracts.communes import INSEE_CODE_PATTERN, MEMBER_COMMUNES, is_member
 
 
-def validate_member_commune(code):
-    if not re.fullmatch(INSEE_CODE_PATTERN, code):
-        raise ValidationError("Not an INSEE code (five characters, such as 34134).")
-    if not is_member(code):
-        raise ValidationError("Not one of the 31 member communes of the Metropole.")
+class MemberCommune(validate.Validator):
+    """One of the 31 member communes' INSEE codes. Its ``choices`` are what the OpenAPI
+    document lists as the field's ``enum``: a client reading it knows which codes are
+    accepted, where a pattern would promise any five digits."""
+
+    choices = tuple(sorted(MEMBER_COMMUNES))
+
+    def __call__(self, code):
+        if not re.fullmatch(INSEE_CODE_PATTERN, code):
+            raise ValidationError("Not an INSEE code (five characters, such as 34134).")
+        if not is_member(code):
+            raise ValidationError("Not one of the 31 member communes of the Metropole.")
+        return code
 
 
 class InseeCode(fields.String):
@@ -26,10 +34,10 @@ class InseeCode(fields.String):
         kwargs.setdefault("metadata", {}).update(
             {"description": "INSEE code of a member commune", "example": "34134"}
         )
-        super().__init__(validate=validate_member_commune, **kwargs)
+        super().__init__(validate=MemberCommune(), **kwargs)
 
 
-SIRET_PATTERN = r"^\d{14}$"
+SIRET_PATTERN = r"^[0-9]{14}$"
 
 
 def validate_siret(siret):
@@ -45,39 +53,66 @@ class Siret(fields.String):
     python-stdnum knows)."""
 
     def __init__(self, **kwargs):
+        # ``format: siret``, the description says what it is: no pattern can spell the check
+        # digit, and one beside the format would be what clients generate values from.
         kwargs.setdefault("metadata", {}).update(
             {"description": "SIRET: 14 digits, the last being the Luhn key",
-             "pattern": SIRET_PATTERN, "example": "73282932000074"}
+             "format": "siret", "example": "73282932000074"}
         )
         super().__init__(validate=validate_siret, **kwargs)
 
 
-MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
+def decimal_pattern(places=None, digits=None):
+    """At most ``digits`` digits, then a point and at most ``places`` digits: no sign but a
+    minus, no exponent, no digits of other scripts (which Python's ``Decimal`` would read)."""
+    units = "[0-9]+" if digits is None else f"[0-9]{{1,{digits}}}"
+    decimals = "[0-9]+" if places is None else f"[0-9]{{1,{places}}}"
+    return rf"^-?{units}(\.{decimals})?$"
 
 
-class Money(fields.Decimal):
-    """An amount in euros: a decimal string of at most two places (``"150.11"``), never a
-    JSON number, whose binary float would already have lost the cents."""
+class DecimalString(fields.Decimal):
+    """A decimal number sent as a string (``"2.5"``), never a JSON number, whose binary float
+    would already be rounded: what its pattern admits is what is accepted, and a value with
+    more than ``places`` decimals is refused rather than rounded."""
+
+    default_error_messages = {
+        "not_a_decimal": 'A number is a string of digits with an optional point, such as "2.5".',
+    }
+    error_key = "not_a_decimal"
+
+    def __init__(self, places=None, digits=None, **kwargs):
+        self.pattern = decimal_pattern(places, digits)
+        kwargs["metadata"] = {"type": "string", "format": "decimal", "pattern": self.pattern,
+                              **kwargs.get("metadata", {})}
+        super().__init__(places=places, as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # Decimals come from the services' own code; what crosses HTTP is a string.
+        if not isinstance(value, Decimal) and not (
+            isinstance(value, str) and re.fullmatch(self.pattern, value)
+        ):
+            raise self.make_error(self.error_key)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# Amounts are stored as NUMERIC(12, 2) at the narrowest: ten digits before the point.
+MONEY_DIGITS = 10
+MONEY_PATTERN = decimal_pattern(2, MONEY_DIGITS)
+
+
+class Money(DecimalString):
+    """An amount in euros: a decimal string of at most two places (``"150.11"``), under ten
+    billion euros, as the services' columns hold them."""
 
     default_error_messages = {
         "not_an_amount": 'An amount in euros is a string with at most two decimal places, '
                          'such as "150.11".',
     }
+    error_key = "not_an_amount"
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {}).update(
-            {"type": "string", "format": "decimal", "pattern": MONEY_PATTERN,
-             "example": "150.11"}
-        )
-        super().__init__(places=2, as_string=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        # Decimals come from the services' own code; what crosses HTTP is a string.
-        if not isinstance(value, Decimal) and not (
-            isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value)
-        ):
-            raise self.make_error("not_an_amount")
-        return super()._deserialize(value, attr, data, **kwargs)
+        kwargs.setdefault("metadata", {}).setdefault("example", "150.11")
+        super().__init__(places=2, digits=MONEY_DIGITS, **kwargs)
 
 
 class ApplicationCode(fields.String):
@@ -96,9 +131,13 @@ class ApplicationCode(fields.String):
 
 
 class Base64Bytes(fields.String):
-    """Bytes sent as standard base64 in JSON."""
+    """Bytes sent as standard base64 in JSON (OpenAPI's ``format: byte``)."""
 
     default_error_messages = {"not_base64": "Not base64 content."}
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"format": "byte", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -41,6 +41,14 @@ class TokenRequestSchema(StrictSchema):
     client_id = fields.String(validate=validate.Length(min=1, max=64))
     client_secret = fields.String(validate=validate.Length(min=1, max=256), load_only=True)
 
+    # ``one_kind_of_credentials``, as the OpenAPI document states it.
+    openapi_rules = {"oneOf": [
+        {"required": ["username", "password"],
+         "not": {"anyOf": [{"required": ["client_id"]}, {"required": ["client_secret"]}]}},
+        {"required": ["client_id", "client_secret"],
+         "not": {"anyOf": [{"required": ["username"]}, {"required": ["password"]}]}},
+    ]}
+
     @validates_schema
     def one_kind_of_credentials(self, credentials, **kwargs):
         account = {"username", "password"} & credentials.keys()
@@ -76,6 +84,14 @@ class NewAccountSchema(StrictSchema):
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     commune = InseeCode(load_default=None, allow_none=True)
+
+    # ``commune_matches_role``, as the OpenAPI document states it.
+    openapi_rules = {"oneOf": [
+        {"properties": {"role": {"enum": [COMMUNE_AGENT]}, "commune": {"type": "string"}},
+         "required": ["commune"]},
+        {"properties": {"role": {"enum": [role for role in ROLES if role != COMMUNE_AGENT]},
+                        "commune": {"type": "string", "nullable": True, "enum": [None]}}},
+    ]}
 
     @validates_schema
     def commune_matches_role(self, account, **kwargs):

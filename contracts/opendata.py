@@ -42,9 +42,11 @@ class LicenceSchema(StrictSchema):
                          metadata={"example": LICENCE_OUVERTE})
     title = fields.String(validate=validate.Length(min=1, max=200),
                           metadata={"description": "the commune's own licence: its name"})
-    url = fields.Url(validate=validate.Length(max=500))
+    # null where there is none: a commune's licence without a page, a homologated one's
+    # délibération (what a dataset's licence says of itself).
+    url = fields.Url(allow_none=True, validate=validate.Length(max=500))
     deliberation = fields.String(
-        validate=validate.Length(min=1, max=200),
+        allow_none=True, validate=validate.Length(min=1, max=200),
         metadata={"description": "the commune's own licence: the reference of the council "
                                  "délibération that approved it",
                   "example": "DEL-2024-031 du 14 mars 2024"})
@@ -125,6 +127,9 @@ class TableSchemaChoiceSchema(StrictSchema):
 
     name = fields.String(metadata={"example": "scdl/deliberations"})
     descriptor = fields.Dict()
+
+    # ``_one_of_the_two``, as the OpenAPI document states it.
+    openapi_rules = {"oneOf": [{"required": ["name"]}, {"required": ["descriptor"]}]}
 
     @validates_schema
     def _one_of_the_two(self, choice, **_):
@@ -209,10 +214,15 @@ class DatasetSchema(StrictSchema):
     resources = fields.List(fields.Nested(ResourceSchema), required=True)
 
 
-class PublisherSchema(PublisherRefSchema):
+class PublisherSummarySchema(PublisherRefSchema):
+    """A publisher as the portal lists them, without its datasets."""
+
     insee = fields.String(required=True, allow_none=True)
     siren = fields.String(required=True, allow_none=True)
     dataset_count = fields.Integer(required=True, metadata={"description": "published"})
+
+
+class PublisherSchema(PublisherSummarySchema):
     datasets = fields.List(fields.Nested(DatasetSchema), required=True)
 
 

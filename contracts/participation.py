@@ -12,6 +12,9 @@ CONSULTATION, PARTICIPATORY_BUDGET, PETITION = PROCESS_KINDS
 PHASES = ("information", "proposals", "voting", "results")
 ELIGIBILITY = ("any_account", "residents")
 MAX_PAGE = 200
+# Far past any process's proposals or a proposal's comments, and within what a database
+# takes as an OFFSET.
+MAX_OFFSET = 1_000_000
 
 
 class PhaseSchema(StrictSchema):
@@ -37,6 +40,15 @@ class NewProcessSchema(StrictSchema):
                                   validate=validate.Range(min=1))
     threshold = fields.Integer(load_default=None, allow_none=True,
                                validate=validate.Range(min=1))
+
+    # ``_what_each_kind_needs`` as the OpenAPI document states it, but for the number of
+    # projects, which compares two fields.
+    openapi_rules = {"allOf": [
+        {"anyOf": [{"properties": {"kind": {"not": {"enum": [PARTICIPATORY_BUDGET]}}}},
+                   {"required": ["budget"], "properties": {"budget": {"type": "string"}}}]},
+        {"anyOf": [{"properties": {"kind": {"not": {"enum": [PETITION]}}}},
+                   {"required": ["threshold"], "properties": {"threshold": {"type": "integer"}}}]},
+    ]}
 
     @validates_schema
     def _what_each_kind_needs(self, process, **_):
@@ -78,6 +90,15 @@ class ProcessSchema(StrictSchema):
 class ProcessQuerySchema(StrictSchema):
     commune = InseeCode()
     kind = fields.String(validate=validate.OneOf(PROCESS_KINDS))
+
+
+class ContributionsQuerySchema(StrictSchema):
+    """A page of a process's proposals or of a proposal's comments, oldest first: citizens
+    write them, as many as they like, so they are read a page at a time."""
+
+    limit = fields.Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET),
+                            metadata={"description": "how many to skip: the ones already read"})
 
 
 class LocationSchema(StrictSchema):
@@ -151,6 +172,12 @@ class ModerationSchema(StrictSchema):
     hidden = fields.Boolean(required=True)
     reason = fields.String(load_default=None, allow_none=True,
                            validate=validate.Length(min=1, max=500))
+
+    # ``_hiding_says_why``, as the OpenAPI document states it.
+    openapi_rules = {"anyOf": [
+        {"properties": {"hidden": {"enum": [False]}}},
+        {"required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    ]}
 
     @validates_schema
     def _hiding_says_why(self, moderation, **_):

@@ -14,7 +14,7 @@ from contracts.identity import StrictSchema
 BUYER_KINDS = ("commune", "ccas", "metropole")
 # Procedures of the code de la commande publique a consultation follows.
 PROCEDURES = ("adapted", "open", "restricted", "negotiated", "competitive_dialogue")
-CPV = r"^\d{8}-\d$"
+CPV = r"^[0-9]{8}-[0-9]$"
 
 DRAFT = "draft"
 PUBLISHED = "published"
@@ -44,7 +44,7 @@ class BuyerPageSchema(StrictSchema):
 
     welcome = fields.String(required=True, allow_none=True, validate=validate.Length(max=5000))
     logo_url = fields.Url(required=True, allow_none=True)
-    siret = fields.String(required=True, validate=validate.Regexp(r"^\d{14}$"))
+    siret = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{14}$"))
 
 
 class LotSchema(StrictSchema):
@@ -122,7 +122,7 @@ class ConsultationPageSchema(StrictSchema):
 
 class ConsultationSearchSchema(StrictSchema):
     q = fields.String(validate=validate.Length(min=1, max=200))
-    cpv = fields.String(validate=validate.Regexp(r"^\d{2,8}(-\d)?$"),
+    cpv = fields.String(validate=validate.Regexp(r"^[0-9]{2,8}(-[0-9])?$"),
                         metadata={"description": "a CPV code or its first digits"})
     buyer = fields.String(validate=validate.Length(max=40))
     procedure = fields.String(validate=validate.OneOf(PROCEDURES))

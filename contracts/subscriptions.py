@@ -113,8 +113,10 @@ class ConventionApplicationSchema(StrictSchema):
 
 class NewConventionSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
+    # The dates ``consistent`` asks for, as the document states them (there is no year 0).
+    period_start = fields.Date(required=True,
+                               metadata={"pattern": r"^(?!0000)[0-9]{4}-01-01$"})
+    period_end = fields.Date(required=True, metadata={"pattern": r"^(?!0000)[0-9]{4}-12-31$"})
     population_vintage = fields.Integer(
         load_default=None,
         allow_none=True,
@@ -200,6 +202,12 @@ class SubscriptionRequestSchema(StrictSchema):
 class DecisionSchema(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
     reason = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
+
+    # ``refusal_says_why``, as the OpenAPI document states it.
+    openapi_rules = {"anyOf": [
+        {"properties": {"decision": {"not": {"enum": ["refuse"]}}}},
+        {"required": ["reason"]},
+    ]}
 
     @validates_schema
     def refusal_says_why(self, decision, **kwargs):

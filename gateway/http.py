@@ -30,11 +30,12 @@ from contracts.errors import (
     CommunsError,
     NotFound,
     PayloadTooLarge,
+    Unauthorized,
     UnsupportedMediaType,
 )
 from gateway.problems import problem_from_exception
 from servicekit.logging import CORRELATION_ID, get_logger
-from servicekit.validation import load
+from servicekit.validation import load, load_json
 
 log = get_logger("gateway.access")
 
@@ -217,7 +218,9 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
     """Declare a gateway route; the method receives ``(request, principal, body, query,
     headers, **path)`` — ``body`` is the validated JSON as sent, ``headers`` the request
     headers declared by the ``headers`` schema, loaded — and returns the JSON of the
-    ``response`` schema (or ``(payload, response headers)``)."""
+    ``response`` schema (or ``(payload, response headers)``). The service has a
+    ``rate_limits`` dependency (``gateway.limits.RateLimits``), and ``authenticate`` if any
+    of its routes is not public."""
     spec = RouteSpec(method, path, summary, tag, body=body, query=query, headers=headers,
                      response=response, many=many, status=status, public=public,
                      roles=tuple(roles), errors=tuple(errors), media_type=media_type,
@@ -227,7 +230,16 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
     def decorator(fn):
         @functools.wraps(fn)
         def serve(self, request, **path_values):
-            principal = None if spec.public else self.authenticate(request, spec.roles)
+            try:
+                principal = None if spec.public else self.authenticate(request, spec.roles)
+            except Unauthorized:
+                # Without a valid token, a caller is its address: forged tokens sprayed at
+                # the gateway are limited as anonymous calls are.
+                self.rate_limits.admit(None, request.remote_addr)
+                raise
+            # Before anything is read or any service called: a refused request costs little
+            # and changes nothing.
+            self.rate_limits.admit(principal, request.remote_addr)
             commune = path_values.get(COMMUNE_PATH_PARAMETER)
             if commune is not None and not (
                 is_member(commune)
@@ -243,7 +255,7 @@ def route(method, path, *, summary, tag, body=None, query=None, headers=None, re
             if body:
                 # Checked here so a bad request never reaches a service; forwarded as sent,
                 # since the wire format is the contract and the service loads it again.
-                load(body(), wire_body)
+                load_json(body(), wire_body)
             query_schema = (query or NoQueryParameters)()
             loaded_query = load(query_schema, query_arguments(query_schema, request))
             loaded_headers = None

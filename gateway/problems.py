@@ -2,7 +2,7 @@
 
 import json
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from contracts.errors import ALL_ERRORS, CommunsError, Invalid, InvalidRows, TooManyRequests
@@ -14,9 +14,25 @@ UNEXPECTED = "The request could not be completed; the error is logged with its r
 CONTRACT_TITLES = {error.status: error.title for error in ALL_ERRORS if error is not CommunsError}
 
 
+def problem_type(title, type_name=None):
+    """The URI of a problem's type: its own name, or else its title's words joined by dashes."""
+    return PROBLEM_TYPE_BASE + (type_name or title.lower().replace(" ", "-"))
+
+
+# Every type ``problem_from_exception`` answers with, for the OpenAPI document to list: a
+# contract error's (an invalid request and a throttled one named for what they carry), a
+# method the path does not have, and the unexpected error's.
+PROBLEM_TYPES = sorted(
+    {problem_type(error.title) for error in ALL_ERRORS
+     if not issubclass(error, Invalid | TooManyRequests)}
+    | {problem_type("", "invalid"), problem_type("", "too-many-requests"),
+       problem_type(MethodNotAllowed().name)}
+)
+
+
 def problem(status, title, detail, type_name=None, **extra):
     body = {
-        "type": PROBLEM_TYPE_BASE + (type_name or title.lower().replace(" ", "-")),
+        "type": problem_type(title, type_name),
         "title": title,
         "status": status,
         "detail": detail,

@@ -18,6 +18,7 @@ from contracts.operations import (
 )
 from gateway.auth import Tokens
 from gateway.http import json_response, route
+from gateway.limits import RateLimits
 from gateway.metrics import GatewayMetrics
 from gateway.openapi import build_openapi
 from gateway.routes.accessibility import AccessibilityRoutes
@@ -48,6 +49,7 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
     config = Config()
     log_context = LoggingContext()
     tokens = Tokens()
+    rate_limits = RateLimits()
     metrics = GatewayMetrics()
     identity = RpcProxy("identity")
     subscriptions = RpcProxy("subscriptions")

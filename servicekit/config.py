@@ -14,6 +14,8 @@
 | ``COMMUNS_LOG_LEVEL`` | ``INFO`` | |
 | ``COMMUNS_ADMIN_USERNAME`` / ``COMMUNS_ADMIN_PASSWORD`` | | the first Metropole admin, created at first start |
 | ``COMMUNS_RPC_TIMEOUT`` | ``10`` | seconds the gateway waits for a service |
+| ``COMMUNS_RATE_LIMIT`` | ``1000`` | requests a second each caller of the gateway is allowed, on average: a token's principal, or an address (REMOTE_ADDR; an IPv6 /64) on public routes; one more is a 429 with ``Retry-After`` (``gateway/limits.py``) |
+| ``COMMUNS_RATE_BURST`` | ``2000`` | requests a caller may send at once before ``COMMUNS_RATE_LIMIT`` holds it back |
 | ``COMMUNS_HEARTBEAT`` | ``60`` | AMQP heartbeat of consumer connections, in seconds |
 | ``COMMUNS_MIGRATE_ON_START`` | ``true`` | a service migrates its database when it starts; ``false`` where a one-shot ``communs migrate`` job does it |
 | ``COMMUNS_METROPOLE_SIRET`` | | the Metropole's SIRET, the seller (BT-29) of every title; set it in production |
@@ -95,6 +97,7 @@ test extras): ``python -m aiosmtpd -n -l 127.0.0.1:8025`` with ``COMMUNS_SMTP_HO
 and ``COMMUNS_SMTP_PORT=8025``.
 """
 
+import math
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -111,6 +114,10 @@ DEFAULT_OPERATOR_SENDER = "TELEALERTE"
 DEFAULT_SMS_SEGMENT_PRICE = "0.045"
 DEFAULT_VOICE_MINUTE_PRICE = "0.12"
 DEFAULT_SMTP_SENDER = "communs@localhost"
+# Far above what one client does (the bench's 64 clients on one token send about 500 a
+# second): the limit stops floods, not users.
+DEFAULT_RATE_LIMIT = 1000.0
+DEFAULT_RATE_BURST = 2000
 # The local Chorus Pro's test client and account (chorus_sandbox): they open nothing else.
 CHORUS_SANDBOX_CREDENTIALS = {
     "CHORUS_CLIENT_ID": "communs-sandbox",
@@ -202,6 +209,8 @@ def from_environment(environ=None):
         "ADMIN_USERNAME": environ.get("COMMUNS_ADMIN_USERNAME"),
         "ADMIN_PASSWORD": environ.get("COMMUNS_ADMIN_PASSWORD"),
         "RPC_TIMEOUT": float(environ.get("COMMUNS_RPC_TIMEOUT") or 10),
+        "RATE_LIMIT": _positive(environ, "COMMUNS_RATE_LIMIT", DEFAULT_RATE_LIMIT, float),
+        "RATE_BURST": _positive(environ, "COMMUNS_RATE_BURST", DEFAULT_RATE_BURST, int),
         "HEARTBEAT": float(environ.get("COMMUNS_HEARTBEAT") or 60),
         "DB_MIGRATE_ON_START": _flag(environ, "COMMUNS_MIGRATE_ON_START", default=True),
         "LOG_FORMAT": environ.get("COMMUNS_LOG_FORMAT"),
@@ -305,6 +314,19 @@ def _price(environ, name, default):
     if amount is None or not amount.is_finite() or amount < 0:
         raise ValueError(f"{name}={value!r}: expected a decimal number of euros, such as 0.045")
     return value
+
+
+def _positive(environ, name, default, kind):
+    """A positive number of ``kind`` (a rate, a burst of requests): at zero or less the
+    gateway would let no one through, so such a value is refused, as one that is no number."""
+    value = (environ.get(name) or "").strip() or str(default)
+    try:
+        number = kind(value)
+    except ValueError:
+        number = 0
+    if not 0 < number < math.inf:
+        raise ValueError(f"{name}={value!r}: expected a positive number")
+    return number
 
 
 def _share(environ, name):

@@ -30,11 +30,12 @@ from contracts.alerting import (
     NewLogEntrySchema,
     NewScenarioSchema,
     OperatorCallbackAnswerSchema,
+    OperatorCallbackSchema,
     ScenarioSchema,
 )
 from contracts.errors import CommunsError
 from contracts.identity import METROPOLE_ADMIN
-from gateway.http import read_json_body, route
+from gateway.http import route
 from gateway.routes import ADMIN_OR_AGENT, IdempotencyKeyHeaderSchema
 from servicekit.logging import get_logger
 
@@ -238,11 +239,12 @@ class AlertingRoutes:
            summary="The SMS and voice operator's (Sinch's) delivery receipts, replies and call "
                    "ends, as it sends them; authenticated by the secret token in its path, "
                    "not by an access token", tag="alerting",
-           response=OperatorCallbackAnswerSchema, public=True, errors=(400, 404, 413, 415))
-    def operator_callback(self, request, token, **_):
+           body=OperatorCallbackSchema, response=OperatorCallbackAnswerSchema, public=True,
+           errors=(404,))
+    def operator_callback(self, request, token, body, **_):
         # The operator's own JSON, no contract of ours: passed on as it came. A service that
         # does not answer is a 503, which the operator retries (it retries 5xx and 429 only).
-        return self.rpc("alerting", "operator_callback", token, read_json_body(request))
+        return self.rpc("alerting", "operator_callback", token, body)
 
 
 def sse_event(name, data, event_id=None):

@@ -19,6 +19,7 @@ from contracts.opendata import (
     NewResourceSchema,
     OverdueDatasetSchema,
     PublisherSchema,
+    PublisherSummarySchema,
     RecordPageSchema,
     RecordsQuerySchema,
     ResourceSchema,
@@ -117,7 +118,7 @@ class OpendataRoutes:
 
     @route("GET", f"{PORTAL}/publishers",
            summary="The portal's publishers: each commune, its CCAS, the Metropole",
-           tag="opendata", response=PublisherSchema, many=True, public=True)
+           tag="opendata", response=PublisherSummarySchema, many=True, public=True)
     def publishers(self, request, **_):
         return self.rpc("opendata", "publishers")
 

@@ -7,6 +7,7 @@ from contracts.participation import (
     BallotSchema,
     BallotViewSchema,
     CommentSchema,
+    ContributionsQuerySchema,
     ModerationSchema,
     NewCommentSchema,
     NewProcessSchema,
@@ -51,17 +52,22 @@ class ParticipationRoutes:
         return self.rpc("participation", "process", str(process_id))
 
     @route("GET", f"{PROCESS}/proposals",
-           summary="A process's proposals (their votes once voting has closed)",
-           tag="participation", response=ProposalSchema, many=True, public=True,
-           errors=(404,))
-    def proposals(self, request, process_id, **_):
-        return self.rpc("participation", "proposals", str(process_id))
+           summary="A process's proposals, oldest first, a page at a time (their votes once "
+                   "voting has closed)",
+           tag="participation", query=ContributionsQuerySchema, response=ProposalSchema,
+           many=True, public=True, errors=(404,))
+    def proposals(self, request, process_id, query, **_):
+        return self.rpc("participation", "proposals", str(process_id),
+                        ContributionsQuerySchema().dump(query))
 
-    @route("GET", f"{PROPOSAL}/comments", summary="A proposal's comments, threaded",
-           tag="participation", response=CommentSchema, many=True, public=True,
-           errors=(404,))
-    def comments(self, request, process_id, proposal_id, **_):
-        return self.rpc("participation", "comments", str(process_id), str(proposal_id))
+    @route("GET", f"{PROPOSAL}/comments",
+           summary="A proposal's comments, oldest first (threaded by parent_id), a page at a "
+                   "time",
+           tag="participation", query=ContributionsQuerySchema, response=CommentSchema,
+           many=True, public=True, errors=(404,))
+    def comments(self, request, process_id, proposal_id, query, **_):
+        return self.rpc("participation", "comments", str(process_id), str(proposal_id),
+                        ContributionsQuerySchema().dump(query))
 
     # -- what a citizen does
 

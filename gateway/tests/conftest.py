@@ -94,11 +94,13 @@ def fake_identity(fake_services):
 @pytest.fixture
 def start_gateway(container_factory, suite_config, fake_services):
     """``start_gateway(ServiceClass, **config)`` runs that gateway (``GatewayService`` by
-    default) in front of the fakes, on the port the ``api`` fixture calls."""
+    default) in front of the fakes, on the port the ``api`` fixture calls; the services named
+    in ``real_services`` are called for real instead, the test having started them."""
 
-    def start(service_cls=GatewayService, **config_overrides):
+    def start(service_cls=GatewayService, real_services=(), **config_overrides):
         container = container_factory(service_cls, {**suite_config, **config_overrides})
-        replace_dependencies(container, **fake_services)
+        replace_dependencies(container, **{name: fake for name, fake in fake_services.items()
+                                           if name not in real_services})
         container.start()
         return container
 

@@ -579,8 +579,8 @@ def participation_answers():
     return {
         "processes": lambda query: [process()],
         "process": process,
-        "proposals": lambda process_id: [proposal],
-        "comments": lambda process_id, proposal_id: [comment],
+        "proposals": lambda process_id, page: [proposal],
+        "comments": lambda process_id, proposal_id, page: [comment],
         "declare_residence": lambda account_id, residence: residence,
         "propose": lambda *args: proposal,
         "comment": lambda *args: comment,

@@ -300,8 +300,8 @@ def identity_answers():
                 "created_at": NOW}
 
     return {
-        "issue_token": lambda credentials: {"access_token": "a.b.c", "token_type": "Bearer",
-                                            "expires_in": 900},
+        "issue_token": lambda credentials, client_address: {
+            "access_token": "a.b.c", "token_type": "Bearer", "expires_in": 900},
         "openid_configuration": lambda: {
             "issuer": "http://127.0.0.1", "jwks_uri": "http://127.0.0.1/.well-known/jwks.json",
             "token_endpoint": "http://127.0.0.1/api/v1/auth/token",

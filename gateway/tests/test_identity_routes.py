@@ -135,8 +135,17 @@ def test_a_new_link_is_asked_for_by_address_and_answered_202(gateway, api, fake_
         ("resend_verification", ({"email": "ada@example.org"},), {})]
 
 
+def test_a_login_is_forwarded_with_the_address_it_came_from(gateway, api, fake_identity):
+    credentials = {"username": "ada@example.org", "password": "analytical engine 1843"}
+    answer = api.post("/api/v1/auth/token", json=credentials)
+    assert answer.status_code == 200, answer.text
+    # Identity locks an address that fails on many names (credential stuffing).
+    assert fake_identity.called("issue_token") == [
+        ("issue_token", (credentials,), {"client_address": "127.0.0.1"})]
+
+
 def test_an_unconfirmed_address_is_a_403_problem_at_login(gateway, api, fake_identity):
-    def unconfirmed(credentials):
+    def unconfirmed(credentials, client_address):
         raise Forbidden("Confirm your e-mail address first: open the link …")
 
     fake_identity.answers["issue_token"] = unconfirmed

@@ -170,7 +170,7 @@ def test_a_contract_error_raised_by_a_service_reaches_the_caller_as_its_problem(
 
 @pytest.mark.broker
 def test_a_throttled_login_says_when_to_retry(gateway, api, fake_identity):
-    def throttled(credentials):
+    def throttled(credentials, client_address):
         raise TooManyRequests("Too many failed logins; try again later.", retry_after=840)
 
     fake_identity.answers["issue_token"] = throttled
@@ -183,7 +183,8 @@ def test_a_throttled_login_says_when_to_retry(gateway, api, fake_identity):
 def test_a_service_that_does_not_answer_in_time_is_a_504(start_gateway, api, fake_identity):
     start_gateway(RPC_TIMEOUT=0.3)
     # A service stuck far longer than the gateway's deadline.
-    fake_identity.answers["issue_token"] = lambda credentials: eventlet.sleep(30)
+    fake_identity.answers["issue_token"] = lambda credentials, client_address: (
+        eventlet.sleep(30))
     answer = api.post("/api/v1/auth/token", json={"username": "someone", "password": "guess"},
                       timeout=10)
     assert "did not answer within 0.3 s" in assert_problem(answer, 504)["detail"]

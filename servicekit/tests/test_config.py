@@ -25,6 +25,9 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         "ADMIN_USERNAME": None,
         "ADMIN_PASSWORD": None,
         "RPC_TIMEOUT": 10.0,
+        # Per caller of the gateway (gateway/limits.py), far above what the bench sends.
+        "RATE_LIMIT": 1000.0,
+        "RATE_BURST": 2000,
         # Nameko's own default: a silent broker link is given up after two missed beats.
         "HEARTBEAT": 60.0,
         "DB_MIGRATE_ON_START": True,
@@ -289,3 +292,23 @@ def test_the_ops_addresses_take_a_common_host_and_one_services_own():
 def test_the_heartbeat_of_consumer_connections_is_set_from_the_environment():
     # The fault tests shorten it, to see a blackholed broker link noticed in seconds.
     assert from_environment({"COMMUNS_HEARTBEAT": "5"})["HEARTBEAT"] == 5.0
+
+
+def test_the_gateways_rate_limit_and_burst_are_read_from_the_environment():
+    config = from_environment({"COMMUNS_RATE_LIMIT": "2.5", "COMMUNS_RATE_BURST": "10"})
+    assert (config["RATE_LIMIT"], config["RATE_BURST"]) == (2.5, 10)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("COMMUNS_RATE_LIMIT", "0"),
+    ("COMMUNS_RATE_LIMIT", "-5"),
+    ("COMMUNS_RATE_LIMIT", "nan"),
+    ("COMMUNS_RATE_LIMIT", "inf"),
+    ("COMMUNS_RATE_LIMIT", "a thousand"),
+    ("COMMUNS_RATE_BURST", "0"),
+    # A burst is a number of requests: a whole one.
+    ("COMMUNS_RATE_BURST", "1.5"),
+])
+def test_a_rate_limit_that_would_let_no_one_through_is_refused(name, value):
+    with pytest.raises(ValueError, match=f"{name}={value!r}"):
+        from_environment({name: value})

@@ -20,6 +20,7 @@ from contracts.errors import (
     TooManyRequests,
 )
 from gateway.http import route
+from gateway.limits import RateLimits
 from servicekit.logging import CORRELATION_ID, LoggingContext, current_correlation_id
 from servicekit.rpc import call, consumer_count
 from servicekit.service import rpc
@@ -128,6 +129,7 @@ class FrontService:
 
     name = "front"
     cadastre = RpcProxy("cadastre")
+    rate_limits = RateLimits()
 
     @route("GET", "/parcels/slow", summary="A call the cadastre never answers", tag="tests",
            public=True)

@@ -4,7 +4,7 @@ from marshmallow.exceptions import ValidationError
 
 from contracts.errors import Invalid
 from contracts.fields import InseeCode
-from servicekit.validation import load
+from servicekit.validation import json_type_errors, load, load_json
 
 
 class ParcelSchema(Schema):
@@ -43,3 +43,44 @@ def test_a_rule_across_fields_is_reported_under_schema():
     with pytest.raises(Invalid) as refusal:
         load(SplitSchema(), {"area_m2": 120, "commune": "34134"})
     assert refusal.value.errors == {"_schema": ["The parts exceed the parcel."]}
+
+
+class LotSchema(Schema):
+    number = fields.Integer(required=True)
+    area_m2 = fields.Float()
+
+
+class PlanSchema(Schema):
+    year = fields.Integer(required=True)
+    public = fields.Boolean()
+    lots = fields.List(fields.Nested(LotSchema))
+    main = fields.Nested(LotSchema, allow_none=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer())
+    note = fields.String()
+
+
+# A JSON body says the type it means: what a query string's text would be read as is refused.
+@pytest.mark.parametrize(("body", "errors"), [
+    ({"year": 2026, "public": True, "lots": [{"number": 1, "area_m2": 2.5}],
+      "main": None, "scores": {"a": 3}}, {}),
+    ({"year": 2026, "lots": [{"number": 1, "area_m2": 3}]}, {}),
+    ({"year": "2026"}, {"year": ["Not a valid integer."]}),
+    ({"year": 2026.5}, {"year": ["Not a valid integer."]}),
+    ({"year": True}, {"year": ["Not a valid integer."]}),
+    ({"year": 2026, "public": "true"}, {"public": ["Not a valid boolean."]}),
+    ({"year": 2026, "public": 1}, {"public": ["Not a valid boolean."]}),
+    ({"year": 2026, "lots": [{"number": 1}, {"number": "2"}]},
+     {"lots": {1: {"number": ["Not a valid integer."]}}}),
+    ({"year": 2026, "main": {"number": 1, "area_m2": "2.5"}},
+     {"main": {"area_m2": ["Not a valid number."]}}),
+    ({"year": 2026, "scores": {"a": 1, "b": "2"}},
+     {"scores": {"b": {"value": ["Not a valid integer."]}}}),
+])
+def test_a_json_body_of_another_type_than_its_field_is_refused_unconverted(body, errors):
+    assert json_type_errors(PlanSchema(), body) == errors
+    if errors:
+        with pytest.raises(Invalid) as refusal:
+            load_json(PlanSchema(), body)
+        assert refusal.value.errors == errors
+    else:
+        load_json(PlanSchema(), body)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from contracts.errors import Invalid, NotFound
+from contracts.errors import Conflict, NotFound
 from services.eadmin import acts, pes
 from services.eadmin.models import AccountingBatch
 
@@ -43,8 +43,9 @@ def create_batch(session, store, insee, new, today, now):
     try:
         session.flush()
     except IntegrityError:
-        raise Invalid({"number": [f"Bordereau {new['number']} of {new['kind']} {new['year']} "
-                                  "was already sent."]}) from None
+        # The request is well formed; what the accountant already has makes it a conflict.
+        raise Conflict(f"Bordereau {new['number']} of {new['kind']} {new['year']} was "
+                       "already sent.") from None
     return batch, pes_file
 
 

@@ -140,7 +140,7 @@ def create_custom_form(session, outbox, insee, new_form, by, now, today):
         "handling_service": new_form["handling_service"],
         "retention_days": new_form["retention_days"],
         # Stored in their wire form: JSON holds no Decimal.
-        "fields": FieldDefinitionSchema(many=True).dump(new_form["fields_"]),
+        "fields": FieldDefinitionSchema(many=True).dump(new_form["fields"]),
         "attachments": AttachmentDefinitionSchema(many=True).dump(new_form["attachments"]),
         "transitions": list(catalogue.STANDARD_TRANSITIONS), "commune": insee,
     }

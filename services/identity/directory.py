@@ -376,16 +376,32 @@ def prune_sign_up_leftovers(session, now):
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """Who a login claims to be, read before its secret is checked."""
+    """Who a login claims to be, read before its secret is checked, and where it comes from
+    when the caller says (the gateway does: the client's address)."""
 
     kind: str
     name: str
     holder_id: str | None
     secret_hash: str | None
     rejection: str
+    address: str | None = None
+
+    @property
+    def name_digest(self):
+        return rules.subject_digest(self.kind, self.name)
+
+    @property
+    def throttles(self):
+        """What a failure of this attempt counts towards — its name, and its address when
+        known — each as ``(subject digest, failures that lock it)``."""
+        throttles = [(self.name_digest, rules.MAX_FAILED_LOGINS)]
+        if self.address is not None:
+            throttles.append((rules.subject_digest("address", self.address),
+                              rules.MAX_FAILED_LOGINS_PER_ADDRESS))
+        return throttles
 
 
-def login_attempt(session, credentials):
+def login_attempt(session, credentials, address=None):
     if "client_id" in credentials:
         holder = session.get(ApiClient, credentials["client_id"])
         return LoginAttempt(
@@ -394,6 +410,7 @@ def login_attempt(session, credentials):
             holder.client_id if holder else None,
             holder.secret_hash if holder else None,
             BAD_CLIENT_CREDENTIALS,
+            address,
         )
     name = credentials["username"]
     holder = session.scalar(
@@ -405,17 +422,19 @@ def login_attempt(session, credentials):
         str(holder.id) if holder else None,
         holder.password_hash if holder else None,
         BAD_CREDENTIALS,
+        address,
     )
 
 
 def login_refusal(session, attempt, now, correlation_id):
-    """The error that refuses the attempt now — its name is locked out — or ``None``.
+    """The error that refuses the attempt now — its name, or the address it comes from, is
+    locked out — or ``None``; it says to retry when every lock on the attempt is over.
 
     Asked before the secret is checked, and again after, because other attempts on the same
-    name may have locked it in between.
+    name or from the same address may have locked it in between.
     """
-    throttle = session.get(LoginThrottle, rules.subject_digest(attempt.kind, attempt.name))
-    wait = rules.seconds_locked(_state(throttle), now)
+    wait = max(rules.seconds_locked(_state(session.get(LoginThrottle, digest)), now)
+               for digest, _ in attempt.throttles)
     if not wait:
         return None
     _audit(session, now, "throttled", attempt.kind, attempt.holder_id, correlation_id)
@@ -435,18 +454,22 @@ def record_login(session, attempt, matched, now, correlation_id):
 
     The error is returned, not raised, so that the caller commits what the failure leaves
     behind: every attempt lands in the audit trail, and failures count towards the throttle
-    of the name that was tried, known or not, so probing names is throttled too.
+    of the name that was tried, known or not, so probing names is throttled too, and towards
+    the throttle of the address it came from, so trying many names is too.
     """
     refusal = login_refusal(session, attempt, now, correlation_id)
     if refusal:
         return None, refusal
-    throttle = session.get(LoginThrottle, rules.subject_digest(attempt.kind, attempt.name))
     if not matched:
-        _record_failure(session, throttle, attempt.kind, attempt.name, now)
+        for digest, max_failures in attempt.throttles:
+            _record_failure(session, digest, max_failures, now)
         _audit(session, now, "rejected", attempt.kind, attempt.holder_id, correlation_id)
         return None, Unauthorized(attempt.rejection)
-    if throttle is not None:
-        session.delete(throttle)
+    # The name's failures are forgiven, not the address's: a stuffing run that finds one
+    # right pair in its list must not start its count again.
+    name_throttle = session.get(LoginThrottle, attempt.name_digest)
+    if name_throttle is not None:
+        session.delete(name_throttle)
     if attempt.kind == "account":
         account = session.get(Account, uuid.UUID(attempt.holder_id))
         if account.deleted_at is not None:
@@ -467,10 +490,11 @@ def _state(throttle):
     return rules.ThrottleState(throttle.failures, throttle.window_started_at, throttle.locked_until)
 
 
-def _record_failure(session, throttle, kind, name, now):
-    state = rules.after_failure(_state(throttle), now)
+def _record_failure(session, digest, max_failures, now):
+    throttle = session.get(LoginThrottle, digest)
+    state = rules.after_failure(_state(throttle), now, max_failures)
     if throttle is None:
-        throttle = LoginThrottle(subject_digest=rules.subject_digest(kind, name))
+        throttle = LoginThrottle(subject_digest=digest)
         session.add(throttle)
     throttle.failures = state.failures
     throttle.window_started_at = state.window_started_at

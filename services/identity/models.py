@@ -97,8 +97,9 @@ class LoginEvent(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per attempted name. The name is kept only as a digest, because people
-    type passwords into the username field."""
+    """Failed logins per attempted name, and per address they came from. Both are kept only
+    as digests: people type passwords into the username field, and an address is personal
+    data."""
 
     __tablename__ = "login_throttles"
 

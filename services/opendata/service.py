@@ -22,6 +22,7 @@ from contracts.opendata import (
     NewResourceSchema,
     OverdueDatasetSchema,
     PublisherSchema,
+    PublisherSummarySchema,
     RecordPageSchema,
     RecordsQuerySchema,
     ResourceSchema,
@@ -60,7 +61,7 @@ class OpendataService(FollowsSubscriptions, CommunsService):
     @rpc
     def publishers(self):
         with self.db.transaction() as session:
-            return PublisherSchema(many=True, exclude=("datasets",)).dump(
+            return PublisherSummarySchema(many=True).dump(
                 [catalog.publisher_view(session, p, self.clock.today())
                  for p in catalog.publishers(session)])
 

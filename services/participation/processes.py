@@ -162,11 +162,14 @@ def proposal_of(session, process, proposal_id):
     return proposal
 
 
-def proposals(session, process, include_hidden=False):
+def proposals(session, process, include_hidden=False, limit=None, offset=0):
+    """The process's proposals, oldest first; ``limit`` of them after ``offset`` (all without
+    a limit: what the votes are counted on)."""
     query = select(Proposal).where(Proposal.process_id == process.id)
     if not include_hidden:
         query = query.where(Proposal.hidden.is_(False))
-    return session.scalars(query.order_by(Proposal.submitted_at, Proposal.id)).all()
+    return session.scalars(query.order_by(Proposal.submitted_at, Proposal.id)
+                           .limit(limit).offset(offset)).all()
 
 
 def proposal_view(session, process, proposal):
@@ -209,9 +212,11 @@ def comment(session, process, proposal, participant, new, now):
     return row
 
 
-def comments(session, proposal):
+def comments(session, proposal, limit, offset):
+    """``limit`` of the proposal's comments after ``offset``, oldest first: a reply comes after
+    what it answers."""
     return session.scalars(select(Comment).where(Comment.proposal_id == proposal.id)
-                           .order_by(Comment.at, Comment.id)).all()
+                           .order_by(Comment.at, Comment.id).limit(limit).offset(offset)).all()
 
 
 def comment_view(row):

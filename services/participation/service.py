@@ -12,6 +12,7 @@ from contracts.participation import (
     BallotSchema,
     BallotViewSchema,
     CommentSchema,
+    ContributionsQuerySchema,
     ModerationSchema,
     NewCommentSchema,
     NewProcessSchema,
@@ -69,20 +70,27 @@ class ParticipationService(FollowsSubscriptions, CommunsService):
             return self._process_view(session, processes.process_of(session, process_id))
 
     @rpc
-    def proposals(self, process_id):
+    def proposals(self, process_id, page=None):
+        """A page (``ContributionsQuerySchema``; the first by default) of the proposals."""
+        page = load(ContributionsQuerySchema(), page or {})
         with self.db.transaction() as session:
             process = processes.process_of(session, process_id)
             return ProposalSchema(many=True).dump(
                 [processes.proposal_view(session, process, p)
-                 for p in processes.proposals(session, process, include_hidden=True)])
+                 for p in processes.proposals(session, process, include_hidden=True,
+                                              limit=page["limit"], offset=page["offset"])])
 
     @rpc
-    def comments(self, process_id, proposal_id):
+    def comments(self, process_id, proposal_id, page=None):
+        """A page (``ContributionsQuerySchema``; the first by default) of the comments."""
+        page = load(ContributionsQuerySchema(), page or {})
         with self.db.transaction() as session:
             process = processes.process_of(session, process_id)
             proposal = processes.proposal_of(session, process, proposal_id)
             return CommentSchema(many=True).dump(
-                [processes.comment_view(c) for c in processes.comments(session, proposal)])
+                [processes.comment_view(c)
+                 for c in processes.comments(session, proposal, page["limit"],
+                                             page["offset"])])
 
     # -- what a citizen does
 

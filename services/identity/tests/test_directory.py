@@ -126,6 +126,28 @@ def test_a_right_password_checked_while_other_attempts_locked_the_name_is_still_
     assert isinstance(error, TooManyRequests)
 
 
+def test_a_right_pair_found_by_a_stuffing_run_does_not_forgive_its_address(session):
+    directory.create_account(session, RecordingOutbox(), AGENT, "bootstrap", NOW)
+    address = "203.0.113.66"
+
+    def log_in(username, matched):
+        """An attempt whose secret was checked already: ``matched`` or not."""
+        credentials = {"username": username, "password": "whatever was typed"}
+        attempt = directory.login_attempt(session, credentials, address)
+        return directory.record_login(session, attempt, matched, NOW, "req")
+
+    for number in range(rules.MAX_FAILED_LOGINS_PER_ADDRESS - 1):
+        assert isinstance(log_in(f"leaked.{number}", False)[1], Unauthorized)
+    principal, _ = log_in(AGENT["username"], True)
+    assert principal is not None
+    assert isinstance(log_in("leaked.last", False)[1], Unauthorized)
+
+    principal, error = log_in(AGENT["username"], True)
+    assert principal is None
+    assert isinstance(error, TooManyRequests)
+    assert error.retry_after == rules.LOCKOUT.total_seconds()
+
+
 
 # -- citizens ---------------------------------------------------------------------------------
 

@@ -131,6 +131,38 @@ def test_the_throttle_keeps_a_digest_not_the_name():
     assert len(digest) == 64 and "laverune" not in digest
     # An account and an API client that happen to share a name are throttled apart.
     assert digest != rules.subject_digest("api_client", "agent.laverune")
+    # So are an address and a username typed as one.
+    address = rules.subject_digest("address", "192.0.2.7")
+    assert "192.0.2.7" not in address
+    assert address != rules.subject_digest("account", "192.0.2.7")
+
+
+SECONDS = [timedelta(seconds=value) for value in range(20)]
+
+
+@pytest.mark.parametrize(
+    "failure_offsets, max_failures, failures, locked_for_seconds",
+    [
+        # A name is locked at its fifth failure, an address at its twentieth.
+        (SECONDS[:5], rules.MAX_FAILED_LOGINS, 5, 900),
+        (SECONDS[:5], rules.MAX_FAILED_LOGINS_PER_ADDRESS, 5, 0),
+        (SECONDS[:19], rules.MAX_FAILED_LOGINS_PER_ADDRESS, 19, 0),
+        (SECONDS[:20], rules.MAX_FAILED_LOGINS_PER_ADDRESS, 20, 900),
+        # Within the same fifteen minutes as a name's…
+        ([*SECONDS[:19], timedelta(minutes=15)], rules.MAX_FAILED_LOGINS_PER_ADDRESS, 20, 900),
+        # …after which the count starts again.
+        ([*SECONDS[:19], timedelta(minutes=15, seconds=1)],
+         rules.MAX_FAILED_LOGINS_PER_ADDRESS, 1, 0),
+    ],
+)
+def test_twenty_failures_within_fifteen_minutes_lock_the_address_they_came_from(
+    failure_offsets, max_failures, failures, locked_for_seconds
+):
+    state = None
+    for offset in failure_offsets:
+        state = rules.after_failure(state, MONDAY_9AM + offset, max_failures)
+    assert state.failures == failures
+    assert rules.seconds_locked(state, MONDAY_9AM + failure_offsets[-1]) == locked_for_seconds
 
 
 # -- secrets ----------------------------------------------------------------------------------

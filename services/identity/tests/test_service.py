@@ -16,6 +16,7 @@ from eventlet.queue import Queue
 from nameko.events import event_handler
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
+from sqlalchemy.exc import IntegrityError
 
 from contracts.envelope import EventEnvelopeSchema
 from contracts.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
@@ -33,6 +34,7 @@ from contracts.identity import (
 )
 from servicekit.clock import ClockProvider
 from servicekit.config import public_url
+from services.identity import directory
 from services.identity.bootstrap import FirstAdminSettingsError
 from services.identity.service import IdentityService
 
@@ -373,6 +375,63 @@ def test_a_successful_login_clears_the_failures_before_it(identity_rpc):
             identity_rpc.issue_token(credentials)
     # Five failures, but not in a row: the agent who remembered their password is not locked.
     assert identity_rpc.issue_token(right)["token_type"] == "Bearer"
+
+
+def test_failures_on_many_names_from_one_address_lock_that_address_only(
+    identity, identity_rpc, suite_config, caplog
+):
+    caplog.set_level(logging.INFO)
+    stuffer, neighbour = "203.0.113.66", "198.51.100.7"
+    identity_rpc.create_account(AGENT, created_by=ADMIN_ID)
+    clock = clock_of(identity)
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    right = {"username": "agent.laverune", "password": AGENT_PASSWORD}
+
+    # A leaked list of pairs, one attempt per name: no name's count ever reaches five.
+    for number in range(20):
+        with pytest.raises(Unauthorized):
+            identity_rpc.issue_token({"username": f"leaked.{number}", "password": "leaked"},
+                                     client_address=stuffer)
+        clock.advance(seconds=10)
+    # The twenty-first finds the address locked, whatever the pair it tries.
+    for locked_out in ({"username": "leaked.20", "password": "leaked"}, right):
+        with pytest.raises(TooManyRequests) as refusal:
+            identity_rpc.issue_token(locked_out, client_address=stuffer)
+        assert refusal.value.retry_after == 15 * 60 - 10
+    # From elsewhere, the agent logs in: the address was locked, not the name.
+    assert identity_rpc.issue_token(right, client_address=neighbour)["token_type"] == "Bearer"
+
+    clock.advance(seconds=15 * 60 - 10)
+    assert identity_rpc.issue_token(right, client_address=stuffer)["token_type"] == "Bearer"
+    # The address is personal data: a digest on disk, nothing in the logs.
+    stored = b"".join(path.read_bytes() for path in database_of(suite_config).parent.iterdir())
+    assert stuffer.encode() not in stored
+    assert stuffer not in caplog.text
+    assert "login.refused" in caplog.text  # the logs were captured
+
+
+def test_a_failure_that_loses_the_race_to_create_its_throttle_row_is_counted_not_a_500(
+    identity, identity_rpc, monkeypatch
+):
+    record_login, raced = directory.record_login, []
+
+    def created_first_by_another_attempt(session, *args):
+        if not raced:
+            # What PostgreSQL answers when a concurrent first failure inserted the row.
+            raced.append(True)
+            raise IntegrityError("INSERT INTO login_throttles", {}, Exception("duplicate key"))
+        return record_login(session, *args)
+
+    monkeypatch.setattr(directory, "record_login", created_first_by_another_attempt)
+    wrong = {"username": "raced.name", "password": "guess"}
+    with pytest.raises(Unauthorized):
+        identity_rpc.issue_token(wrong, client_address="203.0.113.9")
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            identity_rpc.issue_token(wrong)
+    # The raced failure was counted once: the fifth locks the name.
+    with pytest.raises(TooManyRequests):
+        identity_rpc.issue_token(wrong)
 
 
 def test_the_hourly_pruning_forgets_names_whose_failures_have_aged_out(identity, identity_rpc):

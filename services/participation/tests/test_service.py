@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from contracts.errors import Conflict, Forbidden, Invalid
 from contracts.events import ACCOUNT_DELETED
+from contracts.participation import MAX_PAGE
 from servicekit.database import Database
 from servicekit.providers import sibling
 from servicekit.tables import outbox
@@ -192,6 +193,34 @@ def test_residents_only_and_moderation_kept_for_audit(laverune, rpc, clock):
     assert [r["reason"] for r in rpc.reports(LAVERUNE, process["id"])] == ["off_topic"]
     threaded = rpc.comments(process["id"], proposal["id"])
     assert [c["parent_id"] for c in threaded] == [None, comment["id"]]
+
+
+def test_proposals_and_comments_are_read_a_page_at_a_time(laverune, rpc, clock):
+    process = rpc.create_process(LAVERUNE, {**BUDGET, "kind": "consultation", "budget": None},
+                                 AGENT)
+    in_phase(clock, 10)
+    titles = [f"Idée {number}" for number in range(3)]
+    for title in titles:
+        proposal = rpc.propose(process["id"], ADA, {"title": title, "body": "Pour tous."})
+        clock.advance(minutes=1)
+    for number in range(3):
+        rpc.comment(process["id"], proposal["id"], BOB, {"body": f"Avis {number}"})
+        clock.advance(minutes=1)
+
+    def titles_of(page):
+        return [p["title"] for p in rpc.proposals(process["id"], page)]
+
+    assert titles_of({"limit": 2}) == titles[:2]
+    assert titles_of({"limit": 2, "offset": 2}) == titles[2:]
+    assert titles_of({"offset": 3}) == []
+    # Without a page, the first: up to MAX_PAGE of them.
+    assert titles_of(None) == titles
+    assert [c["body"] for c in rpc.comments(process["id"], proposal["id"],
+                                            {"limit": 1, "offset": 1})] == ["Avis 1"]
+    for page in ({"limit": MAX_PAGE + 1}, {"limit": 0}):
+        with pytest.raises(Invalid) as refusal:
+            rpc.comments(process["id"], proposal["id"], page)
+        assert set(refusal.value.errors) == {"limit"}
 
 
 def test_a_deleted_account_leaves_its_proposals_anonymous_and_its_votes_counted(
