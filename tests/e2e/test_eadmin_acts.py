@@ -184,7 +184,9 @@ def test_a_bordereau_goes_to_the_accountant_and_comes_back_acknowledged_or_refus
     assert answered["state"] == ("accepted" if accepted else "refused")
     assert answered["errors"] == ([] if accepted else ["Bordereau déséquilibré"])
     again = admin_api.post(f"{EADMIN}/accounting-batches", json=BATCH)
-    assert again.status_code == 422 and "number" in again.json()["errors"]
+    assert again.status_code == 409, again.text
+    assert again.json()["detail"].startswith(
+        f"Bordereau {BATCH['number']} of {BATCH['kind']} {BATCH['year']} was already sent")
 
 
 def acknowledged_act(api, prefecture_sandbox, number="2022_050"):
