@@ -29,10 +29,16 @@ from servicekit.providers import sibling
 TOOLKIT_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# A failed statement's values (names, addresses, free text) would otherwise be written into
+# its error, hence into logs and dead letters.
+HIDE_VALUES = {"hide_parameters": True}
+
+
 def make_engine(url):
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
+            **HIDE_VALUES,
             # Greenthreads share connections from the pool; the Semaphore of DatabaseAccess
             # (not SQLite's thread check) keeps them from using one at the same time.
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -46,7 +52,7 @@ def make_engine(url):
         url = url.set(drivername="postgresql+psycopg2")
     if url.drivername == "postgresql+psycopg2":
         _make_psycopg_green()
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **HIDE_VALUES)
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from contracts.envelope import EventEnvelopeSchema
 from servicekit import providers
@@ -30,6 +30,11 @@ log = get_logger(__name__)
 
 BATCH_SIZE = 100
 MAX_BACKOFF = timedelta(minutes=5)
+# Published events are kept a month for an operator tracing a request; some name an account or
+# a SIRET (docs/personal-data.md), and consumers deduplicate on their own processed_events.
+PUBLISHED_RETENTION = timedelta(days=30)
+# Looked for hourly, not at every round: the event path waits on the rounds.
+FORGET_EVERY = timedelta(hours=1)
 # One quick reconnection attempt, then the row waits for the relay's own backoff: a publish
 # must not hold the service's transaction (on SQLite, its whole database) while the broker
 # is away.
@@ -134,9 +139,22 @@ class Relay(providers.Relay):
             transport_options=dict(ONE_QUICK_RETRY),
         )
         self._declared = set()
+        self._forgotten_at = None
 
     def run_round(self):
         self.publish_pending()
+        now = datetime.now(UTC)
+        if self._forgotten_at is None or now - self._forgotten_at >= FORGET_EVERY:
+            self.forget_published(now)
+            self._forgotten_at = now
+
+    def forget_published(self, now):
+        """Deletes the events published more than ``PUBLISHED_RETENTION`` before ``now``;
+        returns how many."""
+        with self.access.transaction() as session:
+            return session.execute(
+                delete(outbox).where(outbox.c.published_at < now - PUBLISHED_RETENTION)
+            ).rowcount
 
     def publish_pending(self):
         """Publish what is due, oldest first; returns how many rows went out.

@@ -9,8 +9,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from nameko.testing.services import dummy, entrypoint_hook
-from sqlalchemy import Column, Integer, MetaData, Table, event, func, insert, inspect, select, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from contracts.catalogue import SERVICES
 from servicekit import tables
@@ -134,6 +146,25 @@ def assert_round_trips_in_utc(engine):
         assert connection.execute(select(moments.c.id).where(moments.c.at < later)).all() == [(1,)]
         with pytest.raises(StatementError, match="naive"):
             connection.execute(insert(moments).values(id=3, at=datetime(2024, 9, 30, 23, 30)))
+
+
+def assert_a_failed_statement_names_no_value(engine):
+    """SQLAlchemy's part of the error. PostgreSQL's own DETAIL line ("Key (email)=(…) already
+    exists") is the server's, and still names it (docs/personal-data.md, "Gaps")."""
+    people = Table("people", MetaData(), Column("email", String(100), unique=True))
+    people.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(people).values(email="ada.lovelace@example.org"))
+    with pytest.raises(IntegrityError) as duplicate, engine.begin() as connection:
+        connection.execute(insert(people).values(email="ada.lovelace@example.org"))
+    assert "ada.lovelace" not in str(duplicate.value)
+    assert "hidden" in str(duplicate.value)  # SQLAlchemy says the values were left out
+
+
+def test_a_failed_statement_names_no_value_on_sqlite(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/people.sqlite3")
+    assert_a_failed_statement_names_no_value(engine)
+    engine.dispose()
 
 
 def test_utc_datetime_round_trips_aware_values_on_sqlite(tmp_path):

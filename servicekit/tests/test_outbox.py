@@ -16,7 +16,14 @@ from contracts.errors import Conflict
 from contracts.events import EventType
 from servicekit.database import Database, make_engine, migrate
 from servicekit.logging import CORRELATION_ID, LoggingContext
-from servicekit.outbox import Outbox, OutboxWriter, Relay, backoff
+from servicekit.outbox import (
+    FORGET_EVERY,
+    PUBLISHED_RETENTION,
+    Outbox,
+    OutboxWriter,
+    Relay,
+    backoff,
+)
 from servicekit.providers import sibling
 from servicekit.tables import outbox
 from servicekit.tests.support import (
@@ -296,3 +303,37 @@ def test_an_event_nobody_subscribes_to_is_published_all_the_same(
     wait_until(lambda: all_published(cadastre), what="the relay's poll")
     (row,) = outbox_rows(cadastre)
     assert (row.event_type, row.correlation_id, row.attempts) == ("parcel.surveyed", None, 1)
+
+
+@pytest.mark.broker
+def test_published_events_are_forgotten_after_the_retention_looked_for_hourly(
+    start_cadastre, suite_config, parcel_topology
+):
+    cadastre = start_cadastre()
+    writer = sibling(cadastre, Outbox).writer_outside_workers()
+    with access_of(cadastre).transaction() as session:
+        for _ in range(3):
+            writer.add(session, PARCEL_REGISTERED, parcel(), OCCURRED_AT)
+    # Past the container relay's first round, which looked for old events at once.
+    wait_until(lambda: all_published(cadastre), what="the relay")
+    month_old, day_old, last = [row.event_id for row in outbox_rows(cadastre)]
+    now = datetime.now(UTC)
+    published_on(cadastre, month_old, now - PUBLISHED_RETENTION - timedelta(minutes=1))
+    published_on(cadastre, day_old, now - timedelta(days=1))
+
+    relay = Relay(PRODUCER, access_of(cadastre), suite_config, parcel_topology, poll_interval=60)
+    relay.run_round()
+    assert [row.event_id for row in outbox_rows(cadastre)] == [day_old, last]
+
+    # Within the hour, a round does not look again; the next look finds it.
+    published_on(cadastre, day_old, now - PUBLISHED_RETENTION - timedelta(minutes=1))
+    relay.run_round()
+    assert [row.event_id for row in outbox_rows(cadastre)] == [day_old, last]
+    assert relay.forget_published(now + FORGET_EVERY) == 1
+    assert [row.event_id for row in outbox_rows(cadastre)] == [last]
+
+
+def published_on(container, event_id, moment):
+    with access_of(container).transaction() as session:
+        session.execute(update(outbox).where(outbox.c.event_id == event_id)
+                        .values(published_at=moment))
