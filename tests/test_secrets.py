@@ -21,12 +21,17 @@ FROM_ENVIRONMENT = re.compile(r"""^["']?\$\{[A-Z][A-Z0-9_]*(?::-|:\?[^}]*)?\}["'
 DEPLOYMENT_FILES = ("docker-compose.yml", "Dockerfile", "deploy/")
 
 
+# Outside a git checkout (an unpacked archive), every file but these is read instead.
+NOT_THE_REPOSITORY = {".git", ".venv", "var", "__pycache__", "node_modules"}
+
+
 def tracked_files():
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
                             check=False)
-    if listed.returncode != 0:
-        pytest.skip("not a git checkout: the tracked files cannot be listed")
-    return [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    if listed.returncode == 0:
+        return [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    return [path for path in ROOT.rglob("*")
+            if not NOT_THE_REPOSITORY.intersection(path.relative_to(ROOT).parts)]
 
 
 def private_keys_in(text):
