@@ -345,10 +345,3 @@ class CampSchema(NewCampSchema):
     commune = InseeCode(required=True)
     places_taken = fields.Integer(required=True)
     waiting_list = fields.Integer(required=True)
-
-
-# -- a citizen's data (GDPR art. 15 and 20)
-
-
-class CitizenRequestsExportSchema(StrictSchema):
-    requests = fields.List(fields.Nested(RequestSchema), required=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, fields, validate
 
+from contracts.audit import AuditEntrySchema
 from contracts.billing import KINDS
 from contracts.fields import ApplicationCode, InseeCode, Money
 from contracts.identity import ROLES
@@ -47,16 +48,21 @@ ACCOUNT_CREATED = EventType("identity", "account.created", 1, AccountCreatedSche
 
 class AccountDeletedSchema(Schema):
     """A citizen closed their account: every service erases or anonymises what it holds of
-    them (GDPR art. 17) and keeps what the commune's records need."""
+    them (GDPR art. 17) and keeps what the commune's records need. Services that know people
+    by address rather than by account (alerting) find them by ``email_digest``
+    (``contracts.personal_data.email_digest``)."""
 
     account_id = fields.UUID(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    email_digest = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Regexp("^[0-9a-f]{64}$"))
 
 
 ACCOUNT_DELETED = EventType(
     "identity", "account.deleted", 1, AccountDeletedSchema,
     (Subscriber("eservices", "on_account_deleted"),
-     Subscriber("participation", "on_account_deleted")),
+     Subscriber("participation", "on_account_deleted"),
+     Subscriber("alerting", "on_account_deleted")),
 )
 
 
@@ -362,6 +368,14 @@ PROCESS_CLOSED = EventType(
     (Subscriber("opendata", "on_process_closed"),),
 )
 
+# -- the gateway's audit trail, which identity keeps
+
+
+AUDIT_RECORDED = EventType(
+    "gateway", "audit.recorded", 1, AuditEntrySchema,
+    (Subscriber("identity", "on_audit_recorded"),),
+)
+
 EVENT_TYPES = {
     event.name: event
     for event in (
@@ -385,6 +399,7 @@ EVENT_TYPES = {
         CUSTOM_FORM_INTEGRATED,
         CAMPAIGN_COSTED,
         PROCESS_CLOSED,
+        AUDIT_RECORDED,
     )
 }
 

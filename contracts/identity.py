@@ -243,20 +243,6 @@ class ExportedAccountSchema(CitizenSchema):
     email_verified_at = fields.AwareDateTime(required=True, allow_none=True)
 
 
-class AccountExportSchema(StrictSchema):
-    """What identity holds of an account (GDPR art. 15 and 20): its own data and its logins."""
-
-    account = fields.Nested(ExportedAccountSchema, required=True)
-    logins = fields.List(fields.Nested(LoginEventSchema), required=True)
-
-
-class PersonalDataExportSchema(AccountExportSchema):
-    """Everything the suite holds of a citizen: identity's account and logins, and their
-    requests in every commune (eservices' ``citizen_export``, ``RequestSchema`` each)."""
-
-    requests = fields.List(fields.Dict(), required=True)
-
-
 # -- OpenID Connect: commune portals rely on identity's tokens
 
 

@@ -41,4 +41,13 @@ class DeadLettersReportSchema(Schema):
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceDeadLettersSchema))
 
 
+class ReplayedDeadLetterSchema(Schema):
+    """A dead letter whose event went back to its consumer's queue, and was deleted."""
+
+    service = fields.String(required=True)
+    dead_letter_id = fields.Integer(required=True)
+    event_id = fields.String(required=True)
+    consumer = fields.String(required=True)
+
+
 DEAD_LETTERS_LIMIT = 100

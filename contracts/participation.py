@@ -93,8 +93,9 @@ class ProcessQuerySchema(StrictSchema):
 
 
 class ContributionsQuerySchema(StrictSchema):
-    """A page of a process's proposals or of a proposal's comments, oldest first: citizens
-    write them, as many as they like, so they are read a page at a time."""
+    """A page of a process's proposals, of a proposal's comments or of the reports on them,
+    oldest first: citizens write them, as many as they like, so they are read a page at a
+    time."""
 
     limit = fields.Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET),
@@ -166,6 +167,11 @@ class ReportSchema(StrictSchema):
     reason = fields.String(required=True)
     details = fields.String(required=True, allow_none=True)
     at = fields.AwareDateTime(required=True)
+
+
+class ReportPageSchema(StrictSchema):
+    total_count = fields.Integer(required=True)
+    results = fields.List(fields.Nested(ReportSchema), required=True)
 
 
 class ModerationSchema(StrictSchema):

@@ -25,6 +25,8 @@ STATES = (DRAFT, PUBLISHED, OPENED, AWARDED)
 # One file of a consultation's DCE or of a bid; JSON carries it base64-encoded.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PAGE = 100
+# Far past any consultation's register, and within what a database takes as an OFFSET.
+MAX_OFFSET = 1_000_000
 
 
 class BuyerSchema(StrictSchema):
@@ -133,6 +135,15 @@ class ConsultationSearchSchema(StrictSchema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
+class RegisterQuerySchema(StrictSchema):
+    """A page of one consultation's withdrawals, questions or history, oldest first: companies
+    add to them as often as they like, so they are read a page at a time."""
+
+    limit = fields.Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET),
+                            metadata={"description": "how many to skip: the ones already read"})
+
+
 class CompanySchema(StrictSchema):
     """Who a company is, as the gateway read it from identity."""
 
@@ -148,6 +159,11 @@ class WithdrawalSchema(StrictSchema):
     at = fields.AwareDateTime(required=True)
     documents_version = fields.Dict(keys=fields.String(), values=fields.Integer(),
                                     required=True)
+
+
+class WithdrawalPageSchema(StrictSchema):
+    total_count = fields.Integer(required=True)
+    results = fields.List(fields.Nested(WithdrawalSchema), required=True)
 
 
 class NewQuestionSchema(StrictSchema):
@@ -166,6 +182,11 @@ class QuestionSchema(StrictSchema):
     asked_at = fields.AwareDateTime(required=True)
     answer = fields.String(required=True, allow_none=True)
     answered_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class QuestionPageSchema(StrictSchema):
+    total_count = fields.Integer(required=True)
+    results = fields.List(fields.Nested(QuestionSchema), required=True)
 
 
 class NewBidSchema(StrictSchema):
@@ -272,3 +293,8 @@ class HistoryEntrySchema(StrictSchema):
     kind = fields.String(required=True)
     actor = fields.String(required=True, allow_none=True)
     detail = fields.Dict(required=True)
+
+
+class HistoryPageSchema(StrictSchema):
+    total_count = fields.Integer(required=True)
+    results = fields.List(fields.Nested(HistoryEntrySchema), required=True)

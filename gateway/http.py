@@ -28,6 +28,7 @@ from contracts.communes import is_member
 from contracts.errors import (
     BadRequest,
     CommunsError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
@@ -77,10 +78,17 @@ class RouteSpec:
     # The route's roles reach every member commune in its path: a citizen submits a request
     # to any of the 31.
     any_commune: bool = False
+    # Recorded in the audit trail whoever calls it: a citizen reading or erasing their own
+    # data (``gateway.audit``).
+    audited: bool = False
 
     @property
     def openapi_path(self):
         return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", self.path)
+
+    def beyond_reach(self, principal, commune):
+        """Whether this route keeps ``principal`` (None on a public route) from ``commune``."""
+        return principal is not None and not (self.any_commune or principal.reaches(commune))
 
 
 def log_request(request, route, response, started, correlation_id):
@@ -214,36 +222,54 @@ def declared_headers(schema, request):
 
 def route(method, path, *, summary, tag, body=None, query=None, headers=None, response=None,
           many=False, status=200, public=False, roles=(), errors=(), media_type=JSON,
-          max_body=MAX_BODY_BYTES, body_required=True, any_commune=False):
+          max_body=MAX_BODY_BYTES, body_required=True, any_commune=False, audited=False):
     """Declare a gateway route; the method receives ``(request, principal, body, query,
     headers, **path)`` — ``body`` is the validated JSON as sent, ``headers`` the request
     headers declared by the ``headers`` schema, loaded — and returns the JSON of the
     ``response`` schema (or ``(payload, response headers)``). The service has a
-    ``rate_limits`` dependency (``gateway.limits.RateLimits``), and ``authenticate`` if any
-    of its routes is not public."""
+    ``rate_limits`` dependency (``gateway.limits.RateLimits``), and, if any of its routes is
+    not public, ``authenticate`` (the request's principal) and ``audit_trail``
+    (``gateway.audit.AuditTrail``), which records what such a route's requests came to."""
     spec = RouteSpec(method, path, summary, tag, body=body, query=query, headers=headers,
                      response=response, many=many, status=status, public=public,
                      roles=tuple(roles), errors=tuple(errors), media_type=media_type,
                      max_body=max_body, body_required=body_required,
-                     any_commune=any_commune)
+                     any_commune=any_commune, audited=audited)
 
     def decorator(fn):
         @functools.wraps(fn)
         def serve(self, request, **path_values):
+            if spec.public:
+                return answer(self, request, None, path_values)
+            principal = None
+            commune = path_values.get(COMMUNE_PATH_PARAMETER)
             try:
-                principal = None if spec.public else self.authenticate(request, spec.roles)
-            except Unauthorized:
-                # Without a valid token, a caller is its address: forged tokens sprayed at
-                # the gateway are limited as anonymous calls are.
-                self.rate_limits.admit(None, request.remote_addr)
+                try:
+                    principal = self.authenticate(request)
+                except Unauthorized:
+                    # Without a valid token, a caller is its address: forged tokens sprayed
+                    # at the gateway are limited as anonymous calls are.
+                    self.rate_limits.admit(None, request)
+                    raise
+                if spec.roles and principal.role not in spec.roles:
+                    raise Forbidden("Your role may not do this.")
+                response = answer(self, request, principal, path_values)
+            except Exception as error:
+                status = problem_from_exception(error).status_code
+                out_of_reach = (commune is not None and is_member(commune)
+                                and spec.beyond_reach(principal, commune))
+                self.audit_trail.record(spec, principal, path_values, status, out_of_reach)
                 raise
+            self.audit_trail.record(spec, principal, path_values, response.status_code)
+            return response
+
+        def answer(self, request, principal, path_values):
             # Before anything is read or any service called: a refused request costs little
             # and changes nothing.
-            self.rate_limits.admit(principal, request.remote_addr)
+            self.rate_limits.admit(principal, request)
             commune = path_values.get(COMMUNE_PATH_PARAMETER)
             if commune is not None and not (
-                is_member(commune)
-                and (principal is None or spec.any_commune or principal.reaches(commune))
+                is_member(commune) and not spec.beyond_reach(principal, commune)
             ):
                 # Another commune's data does not exist for this caller: 404, never 403 —
                 # the same answer as for a code that is no member commune at all.

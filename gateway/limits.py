@@ -7,8 +7,8 @@ refused with a 429 whose ``Retry-After`` says when a request will be let through
 before any service is called, so a refused request changes nothing.
 
 Buckets live in the gateway's memory, one set per process: a replica counts its own callers.
-The address is REMOTE_ADDR, the peer's: behind a reverse proxy every anonymous caller shares
-the proxy's bucket.
+The address is REMOTE_ADDR, the peer's, unless the peer is one of ``COMMUNS_TRUSTED_PROXIES``:
+then it is the client that proxy names in X-Forwarded-For (``client_address``).
 """
 
 import ipaddress
@@ -29,18 +29,49 @@ IPV6_SUBSCRIBER_PREFIX = 64
 TOO_MANY_REQUESTS = "Too many requests from this caller; wait as Retry-After says."
 
 
+def _address(text):
+    """``text`` as an IP address, an IPv4-mapped IPv6 one as its IPv4; None if it is none."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except (AttributeError, ValueError):
+        return None
+    return (address.ipv4_mapped or address) if address.version == 6 else address
+
+
+def client_address(remote_addr, forwarded_for, trusted_proxies):
+    """The address of the client a request comes from: the peer's (REMOTE_ADDR), unless the
+    peer is a trusted proxy. Then X-Forwarded-For (``forwarded_for``: its values, in the order
+    received) is read from the right, each proxy having appended whom it heard from: the first
+    entry that is no trusted proxy is the client. Only the trusted proxies' entries are
+    believed, since a caller writes whatever it likes to the left of them: an untrusted peer's
+    header is ignored, and so is what lies left of an entry that is no address (a trusted proxy
+    that could not say whom it heard from), the last trusted hop standing for the client."""
+    hop = _address(remote_addr)
+    if hop is None or not any(hop in network for network in trusted_proxies):
+        return remote_addr
+    client = remote_addr
+    entries = [entry for value in forwarded_for for entry in value.split(",")]
+    for entry in reversed(entries):
+        if not entry.strip():
+            continue
+        hop = _address(entry)
+        if hop is None:
+            break
+        client = str(hop)
+        if not any(hop in network for network in trusted_proxies):
+            break
+    return client
+
+
 def caller_address(remote_addr):
     """An anonymous caller, as far as limits go: its IPv4 address, or the /64 network of its
     IPv6 one — what one subscriber's line is given, and can rotate through at will. An
     IPv4 client of a dual-stack listener (``::ffff:a.b.c.d``) is its IPv4 address."""
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
+    address = _address(remote_addr)
+    if address is None:
         return remote_addr
     if address.version == 4:
         return str(address)
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
     return str(ipaddress.IPv6Network((address, IPV6_SUBSCRIBER_PREFIX), strict=False))
 
 
@@ -91,24 +122,34 @@ class TokenBuckets:
 
 
 class RateLimiter:
-    """What a gateway worker sees: ``admit``, which refuses a caller without tokens."""
+    """What a gateway worker sees: ``admit``, which refuses a caller without tokens, and
+    ``address_of``, the address of the client a request comes from."""
 
-    def __init__(self, buckets):
+    def __init__(self, buckets, trusted_proxies=()):
         self.buckets = buckets
+        self.trusted_proxies = trusted_proxies
 
-    def admit(self, principal, remote_addr):
-        wait = self.buckets.take(caller_of(principal, remote_addr))
+    def address_of(self, request):
+        return client_address(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
+                              self.trusted_proxies)
+
+    def admit(self, principal, request):
+        wait = self.buckets.take(caller_of(principal, self.address_of(request)))
         if wait:
             raise TooManyRequests(TOO_MANY_REQUESTS, retry_after=wait)
 
 
 class RateLimits(DependencyProvider):
-    """One set of buckets per gateway container, sized by ``RATE_LIMIT`` and ``RATE_BURST``."""
+    """One set of buckets per gateway container, sized by ``RATE_LIMIT`` and ``RATE_BURST``,
+    and the proxies whose X-Forwarded-For it believes, ``TRUSTED_PROXIES``."""
 
     def setup(self):
         config = self.container.config
-        self.limiter = RateLimiter(TokenBuckets(config.get("RATE_LIMIT") or DEFAULT_RATE_LIMIT,
-                                                config.get("RATE_BURST") or DEFAULT_RATE_BURST))
+        self.limiter = RateLimiter(
+            TokenBuckets(config.get("RATE_LIMIT") or DEFAULT_RATE_LIMIT,
+                         config.get("RATE_BURST") or DEFAULT_RATE_BURST),
+            tuple(ipaddress.ip_network(network)
+                  for network in config.get("TRUSTED_PROXIES") or ()))
 
     def get_dependency(self, worker_ctx):
         return self.limiter

@@ -7,15 +7,18 @@ from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 import servicekit.errors  # noqa: F401  (contract errors cross RPC as themselves)
+from contracts.audit import AuditPageSchema, AuditQuerySchema
 from contracts.catalogue import SERVICES
-from contracts.errors import Forbidden
+from contracts.errors import NotFound
 from contracts.health import HealthReportSchema
 from contracts.identity import METROPOLE_ADMIN
 from contracts.operations import (
     DeadLettersReportSchema,
     LivenessSchema,
     ReadinessSchema,
+    ReplayedDeadLetterSchema,
 )
+from gateway.audit import AuditTrail
 from gateway.auth import Tokens
 from gateway.http import json_response, route
 from gateway.limits import RateLimits
@@ -50,6 +53,7 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
     log_context = LoggingContext()
     tokens = Tokens()
     rate_limits = RateLimits()
+    audit_trail = AuditTrail()
     metrics = GatewayMetrics()
     identity = RpcProxy("identity")
     subscriptions = RpcProxy("subscriptions")
@@ -71,13 +75,10 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
             self.metrics.rpc_failed(service, error)
             raise
 
-    def authenticate(self, request, roles=()):
-        principal = self.tokens.principal(
+    def authenticate(self, request):
+        return self.tokens.principal(
             request.headers.get("Authorization"), lambda: self.rpc("identity", "public_keys")
         )
-        if roles and principal.role not in roles:
-            raise Forbidden("Your role may not do this.")
-        return principal
 
     # -- operations -----------------------------------------------------------------------
 
@@ -132,6 +133,24 @@ class GatewayService(IdentityRoutes, SubscriptionsRoutes, BillingRoutes, TitleRo
             return service, {"answered": False, "total": None, "dead_letters": [],
                              "detail": str(error)[:200]}
         return service, {"answered": True, **listing, "detail": None}
+
+    @route("POST", "/api/v1/ops/dead-letters/<service>/<int:dead_letter_id>/replay",
+           summary="Delivers a dead letter's event again to the handler that gave up on it, "
+           "once its cause is fixed, then deletes the letter", tag="operations",
+           response=ReplayedDeadLetterSchema, status=202, roles=(METROPOLE_ADMIN,),
+           errors=(404, 409))
+    def replay_dead_letter(self, request, service, dead_letter_id, **_):
+        if service not in SERVICES:
+            raise NotFound("No such service.")
+        replayed = self.rpc(service, "replay_dead_letter", dead_letter_id)
+        return {"service": service, **replayed}
+
+    @route("GET", "/api/v1/ops/audit", summary="The audit trail: privileged actions, a citizen's "
+           "reads and erasures of their data, refused authentications and authorisations; the "
+           "most recently recorded first", tag="operations", query=AuditQuerySchema,
+           response=AuditPageSchema, roles=(METROPOLE_ADMIN,))
+    def audit_entries(self, request, query, **_):
+        return self.rpc("identity", "audit_trail", AuditQuerySchema().dump(query))
 
     @route("GET", "/api/v1/openapi.json", summary="This document", tag="operations", public=True)
     def openapi(self, request, **_):

@@ -16,6 +16,7 @@
 | ``COMMUNS_RPC_TIMEOUT`` | ``10`` | seconds the gateway waits for a service |
 | ``COMMUNS_RATE_LIMIT`` | ``1000`` | requests a second each caller of the gateway is allowed, on average: a token's principal, or an address (REMOTE_ADDR; an IPv6 /64) on public routes; one more is a 429 with ``Retry-After`` (``gateway/limits.py``) |
 | ``COMMUNS_RATE_BURST`` | ``2000`` | requests a caller may send at once before ``COMMUNS_RATE_LIMIT`` holds it back |
+| ``COMMUNS_TRUSTED_PROXIES`` | none | the reverse proxies in front of the gateway, comma-separated networks (``10.0.0.0/8, 2001:db8::/64``; an address alone is one host): a request from one of them counts as the client's it names in ``X-Forwarded-For`` (the right-most entry that is no trusted proxy), for the rate limit and the login lock by address; from any other peer that header is ignored |
 | ``COMMUNS_HEARTBEAT`` | ``60`` | AMQP heartbeat of consumer connections, in seconds |
 | ``COMMUNS_MIGRATE_ON_START`` | ``true`` | a service migrates its database when it starts; ``false`` where a one-shot ``communs migrate`` job does it |
 | ``COMMUNS_METROPOLE_SIRET`` | | the Metropole's SIRET, the seller (BT-29) of every title; set it in production |
@@ -97,6 +98,7 @@ test extras): ``python -m aiosmtpd -n -l 127.0.0.1:8025`` with ``COMMUNS_SMTP_HO
 and ``COMMUNS_SMTP_PORT=8025``.
 """
 
+import ipaddress
 import math
 import os
 from decimal import Decimal, InvalidOperation
@@ -211,6 +213,7 @@ def from_environment(environ=None):
         "RPC_TIMEOUT": float(environ.get("COMMUNS_RPC_TIMEOUT") or 10),
         "RATE_LIMIT": _positive(environ, "COMMUNS_RATE_LIMIT", DEFAULT_RATE_LIMIT, float),
         "RATE_BURST": _positive(environ, "COMMUNS_RATE_BURST", DEFAULT_RATE_BURST, int),
+        "TRUSTED_PROXIES": _networks(environ, "COMMUNS_TRUSTED_PROXIES"),
         "HEARTBEAT": float(environ.get("COMMUNS_HEARTBEAT") or 60),
         "DB_MIGRATE_ON_START": _flag(environ, "COMMUNS_MIGRATE_ON_START", default=True),
         "LOG_FORMAT": environ.get("COMMUNS_LOG_FORMAT"),
@@ -327,6 +330,20 @@ def _positive(environ, name, default, kind):
     if not 0 < number < math.inf:
         raise ValueError(f"{name}={value!r}: expected a positive number")
     return number
+
+
+def _networks(environ, name):
+    """IP networks, comma-separated, as their canonical strings (the config travels as JSON);
+    one that is no network is refused rather than left out, which would trust none of them."""
+    networks = []
+    for text in (environ.get(name) or "").split(","):
+        if text.strip():
+            try:
+                networks.append(str(ipaddress.ip_network(text.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{name}={environ[name]!r}: {text.strip()!r} is no network, "
+                                 "such as 10.0.0.0/8") from None
+    return networks
 
 
 def _share(environ, name):

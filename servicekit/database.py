@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
@@ -32,6 +32,24 @@ TOOLKIT_MIGRATIONS = Path(__file__).parent / "migrations"
 # A failed statement's values (names, addresses, free text) would otherwise be written into
 # its error, hence into logs and dead letters.
 HIDE_VALUES = {"hide_parameters": True}
+
+
+def error_text(error):
+    """An error as logs and dead letters keep it: its class and message. A PostgreSQL error is
+    told by its class, SQLSTATE, the names of what refused it and its statement instead: its
+    message's DETAIL line names the values refused ("Key (email)=(ada@example.org) already
+    exists."), and its first line may quote one ("invalid input syntax for type integer").
+    SQLite's messages name columns only, and statements carry no values (``HIDE_VALUES``)."""
+    driver_error = getattr(error, "orig", None)
+    diagnostics = getattr(driver_error, "diag", None)
+    if diagnostics is None:
+        return f"{type(error).__name__}: {error}"
+    names = "".join(f", {what} {name}" for what, name in (
+        ("table", diagnostics.table_name), ("column", diagnostics.column_name),
+        ("constraint", diagnostics.constraint_name)) if name)
+    statement = f" [SQL: {error.statement}]" if error.statement else ""
+    return (f"{type(error).__name__}: {type(driver_error).__name__} "
+            f"(SQLSTATE {driver_error.pgcode}{names}){statement}")
 
 
 def make_engine(url):
@@ -100,6 +118,13 @@ def migrate(engine, service_package=None):
 
 def service_package_of(service_cls):
     return service_cls.__module__.rpartition(".")[0]
+
+
+def counted_page(session, query, limit, offset):
+    """How many rows ``query`` has in all, and ``limit`` of them after ``offset`` in its order:
+    a page, and what its reader needs to know whether more follow."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return total, session.scalars(query.limit(limit).offset(offset)).all()
 
 
 class DatabaseAccess:

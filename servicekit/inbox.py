@@ -21,17 +21,18 @@ import functools
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import eventlet
 from marshmallow import EXCLUDE, ValidationError
 from nameko.events import EventHandler
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from contracts.envelope import ReceivedEventSchema
 from contracts.errors import ServiceUnavailable
 from contracts.events import event_type
+from servicekit.database import error_text
 from servicekit.logging import get_logger
 from servicekit.tables import dead_letters, processed_events
 
@@ -47,6 +48,9 @@ MAX_REDELIVERY_DELAY = 5.0
 MAX_DELIVERIES = 20
 # Events a process keeps delivery counts for; the oldest are forgotten first.
 COUNTED_EVENTS = 10_000
+# A dead letter holds the whole event, which may name a citizen (an ``account.deleted``), and
+# the error: an operator has a quarter to look into it, then it goes (GDPR art. 5(1)(e)).
+DEAD_LETTER_RETENTION = timedelta(days=90)
 
 
 class Redeliver(Exception):
@@ -100,6 +104,13 @@ def claim(session, event_id, consumer, now):
     return True
 
 
+def processed(db, event_id, consumer):
+    """Whether ``consumer`` has handled ``event_id``, as committed."""
+    with db.transaction() as session:
+        return session.execute(_ALREADY_CLAIMED, {"event_id": event_id,
+                                                  "consumer": consumer}).first() is not None
+
+
 def redelivery_delay(deliveries):
     """1 s after the first delivery, 2 s after the second… up to MAX_REDELIVERY_DELAY."""
     return min(REDELIVERY_DELAY * 2 ** (deliveries - 1), MAX_REDELIVERY_DELAY)
@@ -107,8 +118,9 @@ def redelivery_delay(deliveries):
 
 def passing(error):
     """Whether another delivery may succeed: the database away, busy or cut off, or the
-    handler's own ``Redeliver``; a value or a statement the database refuses stays refused."""
-    if isinstance(error, DataError | ProgrammingError):
+    handler's own ``Redeliver``; a value, a constraint or a statement the database refuses
+    stays refused."""
+    if isinstance(error, DataError | IntegrityError | ProgrammingError):
         return False
     return isinstance(error, Redeliver | ServiceUnavailable | OperationalError | DBAPIError)
 
@@ -132,13 +144,19 @@ class DeliveryCounts:
         self._counts.pop((consumer, event_id), None)
 
 
+def consumer_name(service, method):
+    """How ``processed_events`` and ``dead_letters`` name a handler: ``<service>.<method>``,
+    a ``contracts.events.Subscriber`` of the event it handles."""
+    return f"{service}.{method}"
+
+
 def idempotent(handler):
     consumer_suffix = handler.__name__
     failed_deliveries = DeliveryCounts()
 
     @functools.wraps(handler)
     def handle_once(self, body):
-        consumer = f"{self.name}.{consumer_suffix}"
+        consumer = consumer_name(self.name, consumer_suffix)
         try:
             event = read_event(body)
         except ValidationError as error:
@@ -151,22 +169,34 @@ def idempotent(handler):
                     failed_deliveries.forget(consumer, event.event_id)
                     return None
                 result = handler(self, session, event)
-        except IntegrityError:
-            # A concurrent delivery of the same event committed first.
-            log.info("event.duplicate_ignored", event_type=event.type, event_id=str(event.event_id))
-            failed_deliveries.forget(consumer, event.event_id)
-            return None
         except Exception as error:
+            if isinstance(error, IntegrityError):
+                # A concurrent delivery of the same event may have committed first; any other
+                # constraint the handler broke is a failure like another.
+                try:
+                    duplicate = processed(self.db, event.event_id, consumer)
+                except (ServiceUnavailable, DBAPIError) as lookup_error:
+                    duplicate, error = False, lookup_error
+                if duplicate:
+                    log.info("event.duplicate_ignored", event_type=event.type,
+                             event_id=str(event.event_id))
+                    failed_deliveries.forget(consumer, event.event_id)
+                    return None
             if not passing(error):
-                log.exception("event.handler_failed", event_type=event.type,
-                              event_id=str(event.event_id))
-                return _bury(self.db, consumer, body, f"{type(error).__name__}: {error}")
+                if isinstance(error, DBAPIError):
+                    # Its traceback would repeat the values ``error_text`` leaves out.
+                    log.error("event.handler_failed", event_type=event.type,
+                              event_id=str(event.event_id), error=error_text(error))
+                else:
+                    log.exception("event.handler_failed", event_type=event.type,
+                                  event_id=str(event.event_id))
+                return _bury(self.db, consumer, body, error_text(error))
             deliveries = failed_deliveries.delivered(consumer, event.event_id)
             if deliveries >= MAX_DELIVERIES:
                 log.error("event.redeliveries_exhausted", event_type=event.type,
                           event_id=str(event.event_id), deliveries=deliveries)
                 _bury(self.db, consumer, body,
-                      f"gave up after {deliveries} deliveries: {type(error).__name__}: {error}")
+                      f"gave up after {deliveries} deliveries: {error_text(error)}")
                 failed_deliveries.forget(consumer, event.event_id)
                 return None
             log.warning("event.redelivery_requested", event_type=event.type,
@@ -194,6 +224,14 @@ def _bury(db, consumer, body, reason):
         eventlet.sleep(MAX_REDELIVERY_DELAY)
         raise Redeliver(str(error)) from error
     log.error("event.dead_lettered", consumer=consumer, reason=reason[:200])
+
+
+def forget_dead_letters(session, now):
+    """Deletes the dead letters received more than ``DEAD_LETTER_RETENTION`` before ``now``
+    (GDPR art. 5(1)(e), storage limitation); returns how many."""
+    return session.execute(
+        delete(dead_letters).where(dead_letters.c.received_at < now - DEAD_LETTER_RETENTION)
+    ).rowcount
 
 
 class ReliableEventHandler(EventHandler):

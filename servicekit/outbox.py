@@ -120,25 +120,75 @@ class OutboxWriter:
         return envelope
 
 
+def confirmed_publisher(amqp_uri):
+    """Publishes persistent messages with publisher confirms and ``mandatory`` routing, trying
+    to reconnect once: it raises when the broker did not take the message."""
+    return Publisher(
+        amqp_uri,
+        use_confirms=True,
+        mandatory=True,
+        retry=True,
+        retry_policy=dict(ONE_QUICK_RETRY),
+        transport_options=dict(ONE_QUICK_RETRY),
+    )
+
+
+def event_headers(call_id, correlation_id):
+    """What Nameko's event handler reads to carry on the call chain and the request's log
+    context."""
+    headers = {"nameko.call_id_stack": [call_id]}
+    if correlation_id:
+        headers[f"nameko.{CORRELATION_ID}"] = correlation_id
+    return headers
+
+
+class EventPublisher:
+    """Publishes one producer's envelopes to its ``<producer>.events`` exchange, as every
+    event of the suite travels: publisher confirms, each subscriber's queue declared first,
+    ``mandatory`` routing where someone subscribes. Raises when the broker did not take it."""
+
+    def __init__(self, producer, config, topology):
+        self.producer = producer
+        self.topology = topology
+        self.exchange = get_event_exchange(producer, config)
+        self.amqp_uri = config["AMQP_URI"]
+        self.publisher = confirmed_publisher(self.amqp_uri)
+        self._declared = set()
+
+    def publish(self, type_name, envelope, correlation_id, call_id):
+        event_type = self.topology.get(type_name)
+        subscribers = event_type.subscribers if event_type else ()
+        self._declare_subscriber_queues(event_type, subscribers)
+        self.publisher.publish(
+            envelope,
+            exchange=self.exchange,
+            routing_key=type_name,
+            headers=event_headers(call_id, correlation_id),
+            declare=[self.exchange],
+            # An event no one subscribes to is not an error; one its subscribers cannot
+            # receive is: it raises, and the outbox keeps its row pending.
+            mandatory=bool(subscribers),
+        )
+
+    def _declare_subscriber_queues(self, event_type, subscribers):
+        missing = [s for s in subscribers if (event_type.name, s) not in self._declared]
+        if not missing:
+            return
+        with Connection(
+            self.amqp_uri, connect_timeout=5, transport_options=dict(ONE_QUICK_RETRY)
+        ) as connection:
+            declare_subscriber_queues(connection.default_channel, event_type, missing,
+                                      self.exchange)
+        self._declared.update((event_type.name, subscriber) for subscriber in missing)
+
+
 class Relay(providers.Relay):
     """Publishes pending outbox rows of one service, oldest first."""
 
     def __init__(self, producer, access, config, topology, poll_interval):
         super().__init__(poll_interval)
-        self.producer = producer
         self.access = access
-        self.topology = topology
-        self.exchange = get_event_exchange(producer, config)
-        self.amqp_uri = amqp_uri = config["AMQP_URI"]
-        self.publisher = Publisher(
-            amqp_uri,
-            use_confirms=True,
-            mandatory=True,
-            retry=True,
-            retry_policy=dict(ONE_QUICK_RETRY),
-            transport_options=dict(ONE_QUICK_RETRY),
-        )
-        self._declared = set()
+        self.events = EventPublisher(producer, config, topology)
         self._forgotten_at = None
 
     def run_round(self):
@@ -184,34 +234,9 @@ class Relay(providers.Relay):
                 return published
 
     def _publish(self, row):
-        event_type = self.topology.get(row.event_type)
-        subscribers = event_type.subscribers if event_type else ()
-        self._declare_subscriber_queues(event_type, subscribers)
-        headers = {"nameko.call_id_stack": [f"{self.producer}.outbox.{row.event_id}"]}
-        if row.correlation_id:
-            headers[f"nameko.{CORRELATION_ID}"] = row.correlation_id
-        self.publisher.publish(
-            row.envelope,
-            exchange=self.exchange,
-            routing_key=row.event_type,
-            headers=headers,
-            declare=[self.exchange],
-            # An event no one subscribes to is not an error; one its subscribers cannot
-            # receive is, and must stay pending.
-            mandatory=bool(subscribers),
-        )
+        self.events.publish(row.event_type, row.envelope, row.correlation_id,
+                            call_id=f"{self.events.producer}.outbox.{row.event_id}")
         log.info("outbox.published", event_type=row.event_type, event_id=str(row.event_id))
-
-    def _declare_subscriber_queues(self, event_type, subscribers):
-        missing = [s for s in subscribers if (event_type.name, s) not in self._declared]
-        if not missing:
-            return
-        with Connection(
-            self.amqp_uri, connect_timeout=5, transport_options=dict(ONE_QUICK_RETRY)
-        ) as connection:
-            declare_subscriber_queues(connection.default_channel, event_type, missing,
-                                      self.exchange)
-        self._declared.update((event_type.name, subscriber) for subscriber in missing)
 
     def _postpone(self, session, row, error):
         attempts = row.attempts + 1

@@ -10,13 +10,14 @@ a 5xx refusal (a mailbox that does not exist) marks it failed for good. Either w
 own records (``state_of``) say what became of it.
 
 Messages hold personal data (an address, a name): sent ones are deleted after
-``SENT_RETENTION``; the address is never logged.
+``SENT_RETENTION``, those refused for good after ``FAILED_RETENTION``, and those still pending
+after ``PENDING_LIMIT`` are given up, then deleted as refused ones; the address is never logged.
 """
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from contracts.errors import ServiceUnavailable
 from servicekit import providers
@@ -33,6 +34,15 @@ BATCH_SIZE = 20
 # A replica that claimed a message and died lets another send it once this has passed.
 CLAIM = timedelta(minutes=2)
 SENT_RETENTION = timedelta(days=30)
+# A refused or abandoned message is kept as long as a sent one, for its sender's records to say
+# what became of it; then its address and text go (GDPR art. 5(1)(e), storage limitation).
+FAILED_RETENTION = timedelta(days=30)
+# A message no server took within a week is news no more (a link of 48 hours, a notice): it is
+# given up rather than retried, with its address, for ever (GDPR art. 5(1)(e)).
+PENDING_LIMIT = timedelta(days=7)
+ABANDONED = "Abandoned: not sent within 7 days."
+# Given up and forgotten hourly, not at every round: the mail path waits on the rounds.
+LOOK_EVERY = timedelta(hours=1)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 
@@ -51,6 +61,25 @@ def deliveries(session, mail_ids):
         .where(mail_outbox.c.id.in_(list(mail_ids)))
     )
     return {row.id: state_of(row) for row in rows}
+
+
+def _to(addresses):
+    keys = {address.strip().lower() for address in addresses if address}
+    return func.lower(mail_outbox.c.recipient).in_(keys)
+
+
+def kept_mails_to(session, addresses):
+    """The messages still kept to any of the addresses, oldest first (a citizen's export)."""
+    return session.execute(
+        select(mail_outbox.c.subject, mail_outbox.c.body, mail_outbox.c.created_at,
+               mail_outbox.c.sent_at, mail_outbox.c.failed_at)
+        .where(_to(addresses)).order_by(mail_outbox.c.created_at)
+    ).mappings().all()
+
+
+def forget_mails_to(session, addresses):
+    """Deletes every message kept to the addresses, sent or not (a citizen's erasure)."""
+    return session.execute(delete(mail_outbox).where(_to(addresses))).rowcount
 
 
 class PostboxWriter:
@@ -88,10 +117,19 @@ class MailRelay(providers.Relay):
         super().__init__(poll_interval)
         self.access = access
         self.config = config
+        self._looked_at = None
 
     def run_round(self):
+        now = datetime.now(UTC)
+        looking = self._looked_at is None or now - self._looked_at >= LOOK_EVERY
+        if looking:
+            # Before sending, so that a due message is not being sent while it is given up.
+            self.give_up_pending(now)
         self.send_due()
         self.forget_sent()
+        if looking:
+            self.forget_failed(now)
+            self._looked_at = now
 
     def send_due(self):
         """Send what is due; returns how many messages left."""
@@ -165,6 +203,33 @@ class MailRelay(providers.Relay):
             return session.execute(
                 delete(mail_outbox).where(
                     mail_outbox.c.sent_at < datetime.now(UTC) - SENT_RETENTION)
+            ).rowcount
+
+    def give_up_pending(self, now):
+        """Marks failed the messages still pending ``PENDING_LIMIT`` after they were written,
+        unless a relay holds one now (claimed: its ``next_attempt_at`` is ahead); returns how
+        many. Their ``last_error`` says so, and no longer the server's reply, which may repeat
+        the address (GDPR art. 5(1)(c), (e))."""
+        with self.access.transaction() as session:
+            given_up = session.execute(
+                update(mail_outbox)
+                .where(mail_outbox.c.sent_at.is_(None), mail_outbox.c.failed_at.is_(None),
+                       mail_outbox.c.created_at < now - PENDING_LIMIT,
+                       mail_outbox.c.next_attempt_at <= now)
+                .values(failed_at=now, last_error=ABANDONED)
+            ).rowcount
+        if given_up:
+            log.warning("postbox.given_up", count=given_up)
+        return given_up
+
+    def forget_failed(self, now):
+        """Deletes the messages refused for good or given up more than ``FAILED_RETENTION``
+        before ``now`` (``failed_at``: their last attempt, or when they were given up);
+        returns how many (GDPR art. 5(1)(e))."""
+        with self.access.transaction() as session:
+            return session.execute(
+                delete(mail_outbox).where(mail_outbox.c.sent_at.is_(None),
+                                          mail_outbox.c.failed_at < now - FAILED_RETENTION)
             ).rowcount
 
 

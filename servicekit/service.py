@@ -1,16 +1,22 @@
 """What every service of the suite has: its log context, its clock, its operations endpoint
-and figures (``servicekit.ops``), a health RPC, and its dead letters for an operator."""
+and figures (``servicekit.ops``), a health RPC, and its dead letters for an operator to list
+and replay."""
 
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc as nameko_rpc
+from nameko.timer import timer
 from sqlalchemy import func, select
 
 import servicekit.errors  # noqa: F401  (contract errors cross RPC as themselves)
 from contracts.errors import CommunsError
 from contracts.operations import DEAD_LETTERS_LIMIT, DeadLetterSchema
+from servicekit import inbox, replay
 from servicekit.clock import ClockProvider
-from servicekit.logging import LoggingContext
+from servicekit.logging import LoggingContext, get_logger
 from servicekit.ops import OpsEndpoint
 from servicekit.tables import dead_letters as dead_letters_table
+
+log = get_logger(__name__)
 
 
 def rpc(fn=None, **options):
@@ -23,6 +29,7 @@ def rpc(fn=None, **options):
 class CommunsService:
     """Base class of the suite's services; a subclass sets ``name`` and ``db``."""
 
+    config = Config()
     log_context = LoggingContext()
     clock = ClockProvider()
     ops = OpsEndpoint()
@@ -46,6 +53,21 @@ class CommunsService:
                 .order_by(dead_letters_table.c.id.desc()).limit(DEAD_LETTERS_LIMIT)).all()
         return {"total": total, "dead_letters": DeadLetterSchema(many=True).dump(
             [_dead_letter(row) for row in rows])}
+
+    @rpc
+    def replay_dead_letter(self, dead_letter_id):
+        """Delivers a dead letter's event again to the handler that gave up on it, and to no
+        other, once an operator fixed the cause; the letter goes once the broker has it."""
+        return replay.replay_dead_letter(self.db, self.config["AMQP_URI"], dead_letter_id)
+
+    # Here rather than in a relay's round: some services that handle events (accessibility,
+    # opendata) have no outbox.
+    @timer(interval=3600)
+    def forget_dead_letters(self):
+        with self.db.transaction() as session:
+            forgotten = inbox.forget_dead_letters(session, self.clock.now())
+        if forgotten:
+            log.info("dead_letters.forgotten", count=forgotten)
 
 
 def _dead_letter(row):

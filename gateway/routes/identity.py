@@ -3,6 +3,9 @@ document and UserInfo, accounts and API clients, the login audit; the citizen's 
 account — sign-up, the link that confirms the address, the export of their data (GDPR
 art. 15 and 20) and its deletion (art. 17); and the company's sign-up, with the same link."""
 
+from datetime import UTC, datetime
+
+import eventlet
 from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response
 
@@ -21,13 +24,13 @@ from contracts.identity import (
     NewCitizenSchema,
     NewCompanySchema,
     OpenIdConfigurationSchema,
-    PersonalDataExportSchema,
     PrincipalSchema,
     TokenRequestSchema,
     TokenSchema,
     UserInfoSchema,
     VerificationResendSchema,
 )
+from contracts.personal_data import HOLDERS, PersonalDataExportSchema
 from gateway.http import route
 from gateway.limits import caller_address
 
@@ -52,7 +55,7 @@ class IdentityRoutes:
         # Identity locks an address that fails on many names: an IPv6 one by its /64, as the
         # rate limit counts it.
         return self.rpc("identity", "issue_token", body,
-                        client_address=caller_address(request.remote_addr))
+                        client_address=caller_address(self.rate_limits.address_of(request)))
 
     @route("GET", "/.well-known/jwks.json", summary="Public keys that verify access tokens",
            tag="identity", response=JwksSchema, public=True)
@@ -115,18 +118,24 @@ class IdentityRoutes:
         return self.rpc("identity", "resend_verification", body)
 
     @route("GET", f"{ME}/export",
-           summary="Everything the suite holds of the citizen: account, logins and requests "
-                   "in every commune (GDPR art. 15 and 20)",
-           tag="identity", response=PersonalDataExportSchema, roles=(CITIZEN,), errors=(404,))
+           summary="Everything the suite holds of the citizen, from every service that holds "
+                   "any: account and logins, requests, contributions and votes, alert "
+                   "registrations, the mails kept (GDPR art. 15). Whole or not at all: a "
+                   "service that does not answer makes it a 503",
+           tag="identity", response=PersonalDataExportSchema, roles=(CITIZEN,), errors=(404,),
+           audited=True)
     def export_my_data(self, request, principal, **_):
-        account = self.rpc("identity", "export_account", principal.id)
-        requests = self.rpc("eservices", "citizen_export", principal.id)["requests"]
-        return {**account, "requests": requests}
+        who = self.rpc("identity", "get_principal", principal.kind, principal.id)
+        citizen = {"account_id": principal.id, "email": who["email"]}
+        pool = eventlet.GreenPool(len(HOLDERS))
+        parts = pool.imap(lambda service: (
+            service, self.rpc(service, "export_personal_data", citizen)), HOLDERS)
+        return {"generated_at": datetime.now(UTC).isoformat(), **dict(parts)}
 
     @route("DELETE", ME,
            summary="Delete the citizen's account: personal data erased, requests anonymised "
                    "for the communes' records (GDPR art. 17)",
-           tag="identity", status=204, roles=(CITIZEN,), errors=(404,))
+           tag="identity", status=204, roles=(CITIZEN,), errors=(404,), audited=True)
     def delete_my_account(self, request, principal, **_):
         self.rpc("identity", "delete_citizen", principal.id)
         return Response(status=204)

@@ -16,6 +16,7 @@ from contracts.participation import (
     ProcessQuerySchema,
     ProcessSchema,
     ProposalSchema,
+    ReportPageSchema,
     ReportSchema,
     ResidenceSchema,
     SignatureSchema,
@@ -148,11 +149,13 @@ class ParticipationRoutes:
     def commune_processes(self, request, insee, **_):
         return self.rpc("participation", "commune_processes", insee)
 
-    @route("GET", f"{COMMUNE_PROCESS}/reports", summary="What citizens reported",
-           tag="participation", response=ReportSchema, many=True, roles=ADMIN_OR_AGENT,
-           errors=REFUSALS)
-    def reports(self, request, insee, process_id, **_):
-        return self.rpc("participation", "reports", insee, str(process_id))
+    @route("GET", f"{COMMUNE_PROCESS}/reports",
+           summary="What citizens reported, oldest first, a page at a time",
+           tag="participation", query=ContributionsQuerySchema, response=ReportPageSchema,
+           roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def reports(self, request, insee, process_id, query, **_):
+        return self.rpc("participation", "reports", insee, str(process_id),
+                        ContributionsQuerySchema().dump(query))
 
     @route("POST", f"{COMMUNE_PROCESS}/proposals/<uuid:proposal_id>/moderation",
            summary="Hide (with a reason, kept for audit) or show again a proposal",

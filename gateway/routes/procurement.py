@@ -20,14 +20,17 @@ from contracts.procurement import (
     ConsultationSchema,
     ConsultationSearchSchema,
     DestructionSchema,
-    HistoryEntrySchema,
+    HistoryPageSchema,
     NewAwardSchema,
     NewBidSchema,
     NewConsultationSchema,
     NewDocumentSchema,
     NewQuestionSchema,
     OpeningReportSchema,
+    QuestionPageSchema,
     QuestionSchema,
+    RegisterQuerySchema,
+    WithdrawalPageSchema,
     WithdrawalSchema,
 )
 from gateway.http import route
@@ -76,10 +79,12 @@ class ProcurementRoutes:
                                  "X-Document-Version": str(document["version"])})
 
     @route("GET", f"{PUBLIC_CONSULTATION}/questions",
-           summary="The questions companies asked and the buyer's answers", tag="procurement",
-           response=QuestionSchema, many=True, public=True, errors=(404,))
-    def public_questions(self, request, consultation_id, **_):
-        return self.rpc("procurement", "public_questions", str(consultation_id))
+           summary="The questions companies asked and the buyer's answers, oldest first, a "
+                   "page at a time", tag="procurement", query=RegisterQuerySchema,
+           response=QuestionPageSchema, public=True, errors=(404,))
+    def public_questions(self, request, consultation_id, query, **_):
+        return self.rpc("procurement", "public_questions", str(consultation_id),
+                        RegisterQuerySchema().dump(query))
 
     @route("GET", f"{PORTAL}/buyers",
            summary="The buyers: each commune, its CCAS and the Metropole", tag="procurement",
@@ -138,17 +143,21 @@ class ProcurementRoutes:
         return self.rpc("procurement", "publish", insee, str(consultation_id), principal.id)
 
     @route("GET", f"{CONSULTATION}/withdrawals",
-           summary="The withdrawal register: who downloaded the file, when, which versions",
-           tag="procurement", response=WithdrawalSchema, many=True, roles=ADMIN_OR_AGENT,
+           summary="The withdrawal register: who downloaded the file, when, which versions; "
+                   "oldest first, a page at a time", tag="procurement",
+           query=RegisterQuerySchema, response=WithdrawalPageSchema, roles=ADMIN_OR_AGENT,
            errors=REFUSALS)
-    def withdrawals(self, request, insee, consultation_id, **_):
-        return self.rpc("procurement", "withdrawals", insee, str(consultation_id))
+    def withdrawals(self, request, insee, consultation_id, query, **_):
+        return self.rpc("procurement", "withdrawals", insee, str(consultation_id),
+                        RegisterQuerySchema().dump(query))
 
-    @route("GET", f"{CONSULTATION}/questions", summary="Every question, answered or not",
-           tag="procurement", response=QuestionSchema, many=True, roles=ADMIN_OR_AGENT,
-           errors=REFUSALS)
-    def questions(self, request, insee, consultation_id, **_):
-        return self.rpc("procurement", "questions", insee, str(consultation_id))
+    @route("GET", f"{CONSULTATION}/questions",
+           summary="Every question, answered or not, oldest first, a page at a time",
+           tag="procurement", query=RegisterQuerySchema, response=QuestionPageSchema,
+           roles=ADMIN_OR_AGENT, errors=REFUSALS)
+    def questions(self, request, insee, consultation_id, query, **_):
+        return self.rpc("procurement", "questions", insee, str(consultation_id),
+                        RegisterQuerySchema().dump(query))
 
     @route("POST", f"{CONSULTATION}/questions/<uuid:question_id>/answer",
            summary="Answer a question: published, and e-mailed to every company that "
@@ -196,10 +205,12 @@ class ProcurementRoutes:
 
     @route("GET", f"{CONSULTATION}/history",
            summary="The consultation's append-only history: withdrawals, questions, deposits, "
-                   "opening", tag="procurement", response=HistoryEntrySchema, many=True,
-           roles=ADMIN_OR_AGENT, errors=REFUSALS)
-    def history(self, request, insee, consultation_id, **_):
-        return self.rpc("procurement", "history", insee, str(consultation_id))
+                   "opening; oldest first, a page at a time", tag="procurement",
+           query=RegisterQuerySchema, response=HistoryPageSchema, roles=ADMIN_OR_AGENT,
+           errors=REFUSALS)
+    def history(self, request, insee, consultation_id, query, **_):
+        return self.rpc("procurement", "history", insee, str(consultation_id),
+                        RegisterQuerySchema().dump(query))
 
     # -- a company
 

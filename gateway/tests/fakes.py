@@ -465,7 +465,8 @@ def eservices_answers():
         "citizen_message": lambda account_id, request_id, message: citizen_request(LAVERUNE),
         "cancel_request": lambda account_id, request_id: citizen_request(LAVERUNE,
                                                                           "cancelled"),
-        "citizen_export": lambda account_id: {"requests": [citizen_request(LAVERUNE)]},
+        "export_personal_data": lambda citizen: {"requests": [citizen_request(LAVERUNE)],
+                                                 "mails": []},
     }
 
 
@@ -483,6 +484,11 @@ NEW_CONSULTATION = {
 }
 NEW_AWARD = {"lot": 1, "bid_id": BID_ID, "amount": "152000.00", "price_form": "Ferme",
              "duration_months": 6, "notified_on": "2026-12-20", "place_code": "34880"}
+
+
+def page_of(*results):
+    """A page of ``{total_count, results}`` holding ``results``, all there are."""
+    return {"total_count": len(results), "results": list(results)}
 
 
 def procurement_answers():
@@ -512,7 +518,7 @@ def procurement_answers():
         "consultation": consultation,
         "document": lambda consultation_id, name: {"file_name": name, "version": 1,
                                                    "content": "JVBERi0xLjQK"},
-        "public_questions": lambda consultation_id: [question],
+        "public_questions": lambda consultation_id, page: page_of(question),
         "buyers": lambda: [buyer],
         "buyer": lambda buyer_id: buyer,
         "set_buyer_page": lambda insee, kind, page: buyer,
@@ -521,8 +527,8 @@ def procurement_answers():
         "commune_consultation": consultation,
         "add_document": consultation,
         "publish": consultation,
-        "withdrawals": lambda insee, consultation_id: [withdrawal],
-        "questions": lambda insee, consultation_id: [question],
+        "withdrawals": lambda insee, consultation_id, page: page_of(withdrawal),
+        "questions": lambda insee, consultation_id, page: page_of(question),
         "answer_question": lambda *args: {**question, "answer": "BBSG",
                                           "answered_at": "2026-11-29T10:00:00Z"},
         "bid_counts": lambda insee, consultation_id: [{"lot": 1, "on_time": 2, "late": 0}],
@@ -532,7 +538,7 @@ def procurement_answers():
                                 "holder_siret": "73282932000074", "amount": "152000.00",
                                 "notified_on": "2026-12-20", "contract_id": "20262026MAPA0141",
                                 "retention_until": "2031-12-20"},
-        "history": lambda insee, consultation_id: [],
+        "history": lambda insee, consultation_id, page: page_of(),
         "destroy_archive": consultation,
         "withdraw": lambda insee, consultation_id, company: withdrawal,
         "ask_question": lambda insee, consultation_id, company, new: question,
@@ -593,10 +599,12 @@ def participation_answers():
                                "signatures": 1},
         "create_process": process,
         "commune_processes": lambda insee: [process()],
-        "reports": lambda insee, process_id: [report],
+        "reports": lambda insee, process_id, page: page_of(report),
         "moderate": lambda insee, process_id, target, target_id, moderation, moderator: (
             proposal if target == "proposal" else comment),
         "close_process": process,
+        "export_personal_data": lambda citizen: {
+            "residence": None, "proposals": [], "comments": [], "votes": [], "reports": []},
     }
 
 
@@ -678,6 +686,7 @@ def alerting_answers():
         "resend_campaign": lambda insee, campaign_id, by: campaign(round=2),
         "campaign_cap": lambda insee, campaign_id: CAP_DOCUMENT,
         "operator_callback": lambda token, body: {"recorded": True},
+        "export_personal_data": lambda citizen: {"contacts": [], "deliveries": []},
     }
 
 

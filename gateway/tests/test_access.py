@@ -270,7 +270,7 @@ IDENTITY_CALLS = [
     Call("GET", "/.well-known/openid-configuration", "openid_configuration", PUBLIC),
     Call("GET", "/api/v1/me", "get_principal", ANY_ACCOUNT),
     Call("GET", "/api/v1/me/userinfo", "userinfo", ANY_ACCOUNT),
-    Call("GET", "/api/v1/me/export", "export_account", CITIZENS),
+    Call("GET", "/api/v1/me/export", "export_personal_data", CITIZENS),
     Call("DELETE", "/api/v1/me", "delete_citizen", CITIZENS, 204),
     Call("POST", "/api/v1/citizens", "sign_up_citizen", PUBLIC, 202, json=NEW_CITIZEN),
     Call("POST", "/api/v1/companies", "sign_up_company", PUBLIC, 202, json=NEW_COMPANY),
@@ -315,12 +315,12 @@ def identity_answers():
         "get_principal": principal,
         "userinfo": lambda kind, principal_id: {"sub": principal_id,
                                                 "preferred_username": "someone"},
-        "export_account": lambda account_id: {
-            "account": {"id": account_id, "email": "ada@example.org", "given_name": "Ada",
-                        "family_name": "Lovelace", "email_verified": True, "created_at": NOW,
+        "export_personal_data": lambda citizen: {
+            "account": {"id": citizen["account_id"], "email": "ada@example.org",
+                        "given_name": "Ada", "family_name": "Lovelace", "email_verified": True, "created_at": NOW,
                         "username": "ada@example.org", "role": CITIZEN, "commune": None,
                         "email_verified_at": NOW},
-            "logins": []},
+            "logins": [], "mails": []},
         "delete_citizen": lambda account_id: None,
         "sign_up_citizen": lambda new_citizen: {"detail": "A message is on its way."},
         "sign_up_company": lambda new_company: {"detail": "A message is on its way."},
@@ -337,10 +337,9 @@ def identity_answers():
 
 @pytest.fixture
 def identity_table(fake_services):
-    """The fakes answer every call of the table; eservices its part of the export."""
+    """The fakes answer every call of the table."""
     fake_services["identity"].answers.update(
         {name: answer for name, answer in identity_answers().items() if name != "public_keys"})
-    fake_services["eservices"].answers["citizen_export"] = lambda account_id: {"requests": []}
     return fake_services
 
 
@@ -403,4 +402,4 @@ def test_without_a_token_only_the_public_identity_routes_answer(
 def test_the_export_asks_eservices_for_the_citizens_requests_only_once_allowed(
         gateway, api, identity_table, agent_headers):
     assert api.get("/api/v1/me/export", headers=agent_headers).status_code == 403
-    assert identity_table["eservices"].called("citizen_export") == []
+    assert identity_table["eservices"].called("export_personal_data") == []

@@ -5,29 +5,32 @@ the caller."""
 import pytest
 
 from contracts.errors import Forbidden, NotFound, ServiceUnavailable
-from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, PersonalDataExportSchema
-from gateway.tests.fakes import LAVERUNE, SigningKey, bearer
+from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY
+from contracts.personal_data import HOLDERS, PersonalDataExportSchema
+from gateway.tests.fakes import LAVERUNE, SigningKey, bearer, citizen_request
 from gateway.tests.test_access import NEW_CITIZEN, NEW_COMPANY, identity_answers
 
 pytestmark = pytest.mark.broker
 
 CITIZEN_ID = "5f0c7c52-8a59-4a3e-9d0b-2f1d7f0b6a11"
-REQUEST = {"id": "0a6c1b52-8a59-4a3e-9d0b-2f1d7f0b6a11", "reference": "34134-2026-000001",
-           "commune": LAVERUNE, "anonymised": False}
+REQUEST = citizen_request(LAVERUNE)
 
 
 @pytest.fixture
 def fake_identity(fake_services):
     fake_services["identity"].answers.update(
         {name: answer for name, answer in identity_answers().items()
-         if name not in ("public_keys", "get_principal")})
+         if name not in ("public_keys", "get_principal")},
+        get_principal=lambda kind, principal_id: {
+            "kind": kind, "id": principal_id, "name": "Ada Lovelace", "role": CITIZEN,
+            "commune": None, "email": "ada@example.org"})
     return fake_services["identity"]
 
 
 @pytest.fixture
 def fake_eservices(fake_services):
-    fake_services["eservices"].answers["citizen_export"] = lambda account_id: {
-        "requests": [REQUEST]}
+    fake_services["eservices"].answers["export_personal_data"] = lambda citizen: {
+        "requests": [REQUEST], "mails": []}
     return fake_services["eservices"]
 
 
@@ -157,24 +160,29 @@ def test_an_unconfirmed_address_is_a_403_problem_at_login(gateway, api, fake_ide
 # -- the citizen's own data -------------------------------------------------------------------
 
 
-def test_the_export_gathers_identitys_account_and_logins_and_the_requests_of_every_commune(
-        gateway, api, fake_identity, fake_eservices, citizen):
+def test_the_export_asks_every_service_holding_citizens_data_for_its_part(
+        gateway, api, fake_services, fake_identity, fake_eservices, citizen):
     answer = api.get("/api/v1/me/export", headers=citizen)
     assert answer.status_code == 200, answer.text
     export = answer.json()
     PersonalDataExportSchema().load(export)
-    assert export["account"]["id"] == CITIZEN_ID
-    assert export["requests"] == [REQUEST]
-    assert fake_identity.called("export_account") == [("export_account", (CITIZEN_ID,), {})]
-    assert fake_eservices.called("citizen_export") == [("citizen_export", (CITIZEN_ID,), {})]
+    assert set(export) == {"generated_at", *HOLDERS}
+    assert export["identity"]["account"]["id"] == CITIZEN_ID
+    assert export["eservices"]["requests"] == [REQUEST]
+    # The address identity confirmed is how alerting finds the citizen in the communes'
+    # registers.
+    citizen_asked = {"account_id": CITIZEN_ID, "email": "ada@example.org"}
+    for service in HOLDERS:
+        assert fake_services[service].called("export_personal_data") == [
+            ("export_personal_data", (citizen_asked,), {})], service
 
 
 def test_no_partial_export_when_eservices_does_not_answer(
         gateway, api, fake_identity, fake_eservices, citizen):
-    def away(account_id):
+    def away(citizen):
         raise ServiceUnavailable("The eservices service did not answer within 10 s.")
 
-    fake_eservices.answers["citizen_export"] = away
+    fake_eservices.answers["export_personal_data"] = away
     assert_problem(api.get("/api/v1/me/export", headers=citizen), 503)
 
 
@@ -191,7 +199,7 @@ def test_a_deleted_account_is_404_while_its_last_token_lasts(
     def deleted(*args):
         raise NotFound("No such account.")
 
-    for rpc in ("get_principal", "userinfo", "export_account"):
+    for rpc in ("get_principal", "userinfo", "export_personal_data"):
         fake_identity.answers[rpc] = deleted
     for path in ("/api/v1/me", "/api/v1/me/userinfo", "/api/v1/me/export"):
         assert_problem(api.get(path, headers=citizen), 404)

@@ -2,6 +2,7 @@
 429 a caller past it gets from the real gateway before any service is called, and the bound
 on every paginated route's ``limit``."""
 
+import ipaddress
 import re
 import uuid
 
@@ -17,7 +18,7 @@ from contracts.identity import (
 from contracts.participation import MAX_PAGE
 from gateway.auth import Principal
 from gateway.http import COMMUNE_PATH_PARAMETER
-from gateway.limits import TokenBuckets, caller_address, caller_of
+from gateway.limits import TokenBuckets, caller_address, caller_of, client_address
 from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import (
@@ -123,6 +124,53 @@ def test_an_anonymous_caller_is_its_address_or_its_ipv6_network(remote_addr, cal
     assert caller_address(remote_addr) == caller
 
 
+PROXIES = tuple(ipaddress.ip_network(network)
+                for network in ("10.0.0.0/8", "192.0.2.10/32", "2001:db8:ff::/48"))
+
+
+@pytest.mark.parametrize("remote_addr, forwarded_for, client", [
+    # Straight from the client: its address, with or without a header it wrote itself.
+    ("198.51.100.7", [], "198.51.100.7"),
+    ("198.51.100.7", ["203.0.113.9"], "198.51.100.7"),
+    ("2001:db8:1::7", ["203.0.113.9"], "2001:db8:1::7"),
+    # Through a trusted proxy: whom it heard from, not what the client wrote before that.
+    ("10.0.0.2", ["198.51.100.7"], "198.51.100.7"),
+    ("10.0.0.2", ["203.0.113.9, 198.51.100.7"], "198.51.100.7"),
+    # A chain of trusted proxies, in one header or in several, each appending its peer.
+    ("10.0.0.2", ["203.0.113.9, 198.51.100.7, 192.0.2.10, 10.1.2.3"], "198.51.100.7"),
+    ("10.0.0.2", ["203.0.113.9, 198.51.100.7", "192.0.2.10", "10.1.2.3"], "198.51.100.7"),
+    # The address right next to a trusted one, but outside it, is a client.
+    ("10.0.0.2", ["192.0.2.11"], "192.0.2.11"),
+    # IPv6 clients and proxies; an IPv4 client as a dual-stack proxy writes it.
+    ("2001:db8:ff::1", ["2001:db8:1::7"], "2001:db8:1::7"),
+    ("2001:db8:ff::1", ["2001:DB8:1:0:0:0:0:7, 2001:db8:ff:1::2"], "2001:db8:1::7"),
+    ("::ffff:10.0.0.2", ["::ffff:198.51.100.7"], "198.51.100.7"),
+    ("10.0.0.2", ["2001:db8:1::7"], "2001:db8:1::7"),
+    # A trusted proxy that names no client, or only trusted hops: the last trusted hop.
+    ("10.0.0.2", [], "10.0.0.2"),
+    ("10.0.0.2", [""], "10.0.0.2"),
+    ("10.0.0.2", ["10.1.2.3, 192.0.2.10"], "10.1.2.3"),
+    # Garbage: empty entries are skipped; what is no address is never the client, nor is
+    # anything left of it, which only the caller vouches for.
+    ("10.0.0.2", [" , 198.51.100.7 ,,"], "198.51.100.7"),
+    ("10.0.0.2", ["not an address, 198.51.100.7"], "198.51.100.7"),
+    ("10.0.0.2", ["198.51.100.7, unknown"], "10.0.0.2"),
+    ("10.0.0.2", ["203.0.113.9, 198.51.100.7:4711, 192.0.2.10"], "192.0.2.10"),
+    ("10.0.0.2", ["\x00\xff" * 1000], "10.0.0.2"),
+    ("10.0.0.2", ["198.51.100.7/24"], "10.0.0.2"),
+    # A peer that is no address (a Unix socket) trusts no one's header.
+    ("", ["198.51.100.7"], ""),
+    (None, ["198.51.100.7"], None),
+])
+def test_the_client_is_whom_the_trusted_proxies_name_and_the_peer_otherwise(
+        remote_addr, forwarded_for, client):
+    assert client_address(remote_addr, forwarded_for, PROXIES) == client
+
+
+def test_without_trusted_proxies_the_client_is_the_peer():
+    assert client_address("10.0.0.2", ["198.51.100.7"], ()) == "10.0.0.2"
+
+
 def test_an_authenticated_caller_is_its_principal_wherever_it_calls_from():
     agent = Principal("account", AGENT_ID, COMMUNE_AGENT, LAVERUNE)
     assert caller_of(agent, "192.0.2.7") == caller_of(agent, "198.51.100.1") == (
@@ -182,6 +230,31 @@ def test_anonymous_callers_are_counted_by_address(start_gateway, api, identity_a
         assert api.post("/api/v1/auth/token", json=credentials).status_code == 200
     assert_too_many_requests(api.post("/api/v1/auth/token", json=credentials))
     assert len(identity_answering.called("issue_token")) == 2
+
+
+@pytest.mark.broker
+def test_behind_a_trusted_proxy_each_client_has_a_bucket_of_its_own(
+        start_gateway, api, fake_identity):
+    # The tests' requests come from the loopback: here, a trusted proxy.
+    start_gateway(**TINY_LIMIT, TRUSTED_PROXIES=["127.0.0.0/8", "::1/128"])
+    first, second = ({"X-Forwarded-For": f"203.0.113.9, {client}"}
+                     for client in ("198.51.100.7", "198.51.100.8"))
+    for _ in range(2):
+        assert api.get("/health/live", headers=first).status_code == 200
+    assert_too_many_requests(api.get("/health/live", headers=first))
+    # What the client wrote left of the proxy's entry does not make it someone else.
+    assert_too_many_requests(api.get("/health/live", headers={
+        "X-Forwarded-For": "192.0.2.99, 198.51.100.7"}))
+    assert api.get("/health/live", headers=second).status_code == 200
+
+
+@pytest.mark.broker
+def test_an_untrusted_peer_cannot_choose_its_bucket(start_gateway, api, fake_identity):
+    start_gateway(**TINY_LIMIT)
+    for client in ("198.51.100.7", "198.51.100.8"):
+        assert api.get("/health/live", headers={"X-Forwarded-For": client}).status_code == 200
+    assert_too_many_requests(api.get("/health/live",
+                                     headers={"X-Forwarded-For": "198.51.100.9"}))
 
 
 @pytest.mark.broker
@@ -258,20 +331,10 @@ UNPAGED_LISTS = {
     "/api/v1/communes/{insee}/opendata/overdue-datasets": "some of those",
     "/api/v1/participation/processes": "the processes communes' agents open",
     "/api/v1/communes/{insee}/participation/processes": "the processes of one commune",
-    "/api/v1/communes/{insee}/participation/processes/{process_id}/reports":
-        "citizens' reports on one process's contributions",
     "/api/v1/procurement/buyers": "each commune, its CCAS and the Metropole",
-    "/api/v1/procurement/consultations/{consultation_id}/questions":
-        "the questions companies ask about one consultation",
     "/api/v1/communes/{insee}/procurement/consultations": "the consultations of one commune",
-    "/api/v1/communes/{insee}/procurement/consultations/{consultation_id}/withdrawals":
-        "the companies that withdrew one consultation's file",
-    "/api/v1/communes/{insee}/procurement/consultations/{consultation_id}/questions":
-        "the questions companies ask about one consultation",
     "/api/v1/communes/{insee}/procurement/consultations/{consultation_id}/bids":
         "a count per lot",
-    "/api/v1/communes/{insee}/procurement/consultations/{consultation_id}/history":
-        "one consultation's withdrawals, questions, deposits and opening",
     "/api/v1/communes/{insee}/alerting/accounts": "a commune's alert accounts",
     "/api/v1/communes/{insee}/alerting/groups": "a commune's recipient groups",
     "/api/v1/communes/{insee}/alerting/scenarios": "the library and a commune's own scenarios",

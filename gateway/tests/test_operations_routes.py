@@ -5,8 +5,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.catalogue import SERVICES
-from contracts.errors import NotFound, ServiceUnavailable
-from contracts.operations import DeadLettersReportSchema, ReadinessSchema
+from contracts.errors import Conflict, NotFound, ServiceUnavailable
+from contracts.operations import (
+    DeadLettersReportSchema,
+    ReadinessSchema,
+    ReplayedDeadLetterSchema,
+)
 from gateway.openapi import routes_of
 from gateway.service import GatewayService
 from gateway.tests.fakes import DEAD_LETTER_EVENT_ID, dead_letters_answer
@@ -14,6 +18,7 @@ from gateway.tests.fakes import DEAD_LETTER_EVENT_ID, dead_letters_answer
 pytestmark = pytest.mark.broker
 
 DEAD_LETTERS = "/api/v1/ops/dead-letters"
+REPLAY = "/api/v1/ops/dead-letters/{service}/{dead_letter_id}/replay"
 PUBLIC = "public"
 ADMIN = "metropole_admin"
 # Every route tagged "operations", and who may call it.
@@ -24,6 +29,8 @@ OPERATIONS_ROUTES = {
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", DEAD_LETTERS): ADMIN,
+    ("POST", REPLAY): ADMIN,
+    ("GET", "/api/v1/ops/audit"): ADMIN,
 }
 
 
@@ -147,3 +154,59 @@ def test_without_a_token_the_dead_letters_are_401(gateway, api, with_dead_letter
     answer = api.get(DEAD_LETTERS)
     assert answer.status_code == 401, answer.text
     assert all(fake.called("dead_letters") == [] for fake in with_dead_letters.values())
+
+
+# -- replaying a dead letter
+
+
+def replay_path(service, dead_letter_id):
+    return REPLAY.format(service=service, dead_letter_id=dead_letter_id)
+
+
+@pytest.fixture
+def replayed(fake_services):
+    fake_services["eservices"].answers["replay_dead_letter"] = lambda dead_letter_id: {
+        "dead_letter_id": dead_letter_id, "event_id": DEAD_LETTER_EVENT_ID,
+        "consumer": "eservices.on_account_deleted"}
+    return fake_services
+
+
+def test_a_metropole_admin_replays_a_dead_letter_of_one_service(
+        gateway, api, admin_headers, replayed):
+    answer = api.post(replay_path("eservices", 2), headers=admin_headers)
+    assert answer.status_code == 202, answer.text
+    assert ReplayedDeadLetterSchema().load(answer.json()) == {
+        "service": "eservices", "dead_letter_id": 2, "event_id": DEAD_LETTER_EVENT_ID,
+        "consumer": "eservices.on_account_deleted"}
+    assert replayed["eservices"].called("replay_dead_letter") == [("replay_dead_letter", (2,), {})]
+    assert all(fake.called("replay_dead_letter") == []
+               for name, fake in replayed.items() if name != "eservices")
+
+
+@pytest.mark.parametrize("refusal, status", [
+    (NotFound("No dead letter 2."), 404),
+    (Conflict("eservices.on_account_deleted no longer handles account.deleted."), 409),
+], ids=["no such letter", "a consumer gone"])
+def test_a_replay_the_service_refuses_is_its_problem(
+        gateway, api, admin_headers, replayed, refusal, status):
+    def refuse(dead_letter_id):
+        raise refusal
+
+    replayed["eservices"].answers["replay_dead_letter"] = refuse
+    answer = api.post(replay_path("eservices", 2), headers=admin_headers)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_replay_in_no_service_of_the_suite_is_404_without_a_call(
+        gateway, api, admin_headers, replayed):
+    answer = api.post(replay_path("gateway", 2), headers=admin_headers)
+    assert answer.status_code == 404, answer.text
+    assert all(fake.called("replay_dead_letter") == [] for fake in replayed.values())
+
+
+@pytest.mark.parametrize("headers", ["agent_headers", "citizen_headers"])
+def test_only_a_metropole_admin_replays_a_dead_letter(gateway, api, replayed, request, headers):
+    answer = api.post(replay_path("eservices", 2), headers=request.getfixturevalue(headers))
+    assert answer.status_code == 403, answer.text
+    assert replayed["eservices"].called("replay_dead_letter") == []

@@ -12,6 +12,7 @@ from eventlet.queue import Queue
 from nameko.events import event_handler
 from nameko.rpc import rpc
 
+from contracts.personal_data import email_digest
 from gateway.service import GatewayService
 from services.identity.service import IdentityService
 
@@ -99,15 +100,33 @@ def eservices_stand_in(deleted):
         name = "eservices"
 
         @rpc
-        def citizen_export(self, account_id):
+        def export_personal_data(self, citizen):
             return {"requests": [{"id": "0a6c1b52-8a59-4a3e-9d0b-2f1d7f0b6a11",
-                                  "commune": LAVERUNE, "anonymised": False}]}
+                                  "commune": LAVERUNE, "anonymised": False}], "mails": []}
 
         @event_handler("identity", "account.deleted")
         def on_account_deleted(self, envelope):
             deleted.put(envelope["data"])
 
     return EservicesStandIn
+
+
+class ParticipationStandIn:
+    """The other holders of a citizen's data answer the export with nothing held."""
+
+    name = "participation"
+
+    @rpc
+    def export_personal_data(self, citizen):
+        return {"residence": None, "proposals": [], "comments": [], "votes": [], "reports": []}
+
+
+class AlertingStandIn:
+    name = "alerting"
+
+    @rpc
+    def export_personal_data(self, citizen):
+        return {"contacts": [], "deliveries": []}
 
 
 @pytest.fixture
@@ -118,7 +137,7 @@ def deleted_accounts():
 @pytest.fixture
 def suite(start_services, smtp_server, deleted_accounts):
     return start_services(IdentityService, GatewayService, eservices_stand_in(deleted_accounts),
-                          **smtp_server.mail_config())
+                          ParticipationStandIn, AlertingStandIn, **smtp_server.mail_config())
 
 
 def test_a_citizen_signs_up_follows_the_mailed_link_logs_in_exports_and_deletes(
@@ -148,13 +167,17 @@ def test_a_citizen_signs_up_follows_the_mailed_link_logs_in_exports_and_deletes(
 
     export = citizen.get("/api/v1/me/export")
     assert export.status_code == 200, export.text
-    assert export.json()["account"]["email"] == ADA["email"]
-    assert [login["outcome"] for login in export.json()["logins"]][:2] == [
+    identity_part = export.json()["identity"]
+    assert identity_part["account"]["email"] == ADA["email"]
+    assert [login["outcome"] for login in identity_part["logins"]][:2] == [
         "success", "unverified"]
-    assert export.json()["requests"][0]["commune"] == LAVERUNE
+    assert [mail["subject"] for mail in identity_part["mails"]] == [
+        "Confirmez votre adresse e-mail"]
+    assert export.json()["eservices"]["requests"][0]["commune"] == LAVERUNE
 
     assert citizen.delete("/api/v1/me").status_code == 204
-    assert deleted_accounts.get(timeout=10) == {"account_id": me["id"], "role": "citizen"}
+    assert deleted_accounts.get(timeout=10) == {"account_id": me["id"], "role": "citizen",
+                                                "email_digest": email_digest(ADA["email"])}
     # Account deletion: the citizen can no longer log in.
     again = api.post("/api/v1/auth/token",
                      json={"username": ADA["email"], "password": ADA["password"]})

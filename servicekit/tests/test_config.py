@@ -28,6 +28,8 @@ def test_an_empty_environment_runs_the_suite_on_one_machine():
         # Per caller of the gateway (gateway/limits.py), far above what the bench sends.
         "RATE_LIMIT": 1000.0,
         "RATE_BURST": 2000,
+        # No proxy is trusted: X-Forwarded-For is ignored, the peer is the client.
+        "TRUSTED_PROXIES": [],
         # Nameko's own default: a silent broker link is given up after two missed beats.
         "HEARTBEAT": 60.0,
         "DB_MIGRATE_ON_START": True,
@@ -312,3 +314,15 @@ def test_the_gateways_rate_limit_and_burst_are_read_from_the_environment():
 def test_a_rate_limit_that_would_let_no_one_through_is_refused(name, value):
     with pytest.raises(ValueError, match=f"{name}={value!r}"):
         from_environment({name: value})
+
+
+def test_the_trusted_proxies_are_networks_read_from_the_environment():
+    config = from_environment({"COMMUNS_TRUSTED_PROXIES": " 10.0.0.0/8,192.0.2.7 ,,"
+                                                          "2001:DB8::1/64"})
+    assert config["TRUSTED_PROXIES"] == ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/64"]
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "proxy.example", "10.0.0.0/8;192.0.2.7"])
+def test_a_trusted_proxy_that_is_no_network_is_refused(value):
+    with pytest.raises(ValueError, match="COMMUNS_TRUSTED_PROXIES"):
+        from_environment({"COMMUNS_TRUSTED_PROXIES": value})

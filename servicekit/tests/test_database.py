@@ -22,7 +22,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from contracts.catalogue import SERVICES
 from servicekit import tables
@@ -30,6 +30,7 @@ from servicekit.cli import service_class
 from servicekit.database import (
     Database,
     alembic_config,
+    error_text,
     make_engine,
     migrate,
     service_package_of,
@@ -148,23 +149,59 @@ def assert_round_trips_in_utc(engine):
             connection.execute(insert(moments).values(id=3, at=datetime(2024, 9, 30, 23, 30)))
 
 
-def assert_a_failed_statement_names_no_value(engine):
-    """SQLAlchemy's part of the error. PostgreSQL's own DETAIL line ("Key (email)=(…) already
-    exists") is the server's, and still names it (docs/personal-data.md, "Gaps")."""
+def refused_duplicate(engine):
+    """The error of a real unique violation: an address stored twice."""
     people = Table("people", MetaData(), Column("email", String(100), unique=True))
     people.metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(insert(people).values(email="ada.lovelace@example.org"))
     with pytest.raises(IntegrityError) as duplicate, engine.begin() as connection:
         connection.execute(insert(people).values(email="ada.lovelace@example.org"))
-    assert "ada.lovelace" not in str(duplicate.value)
-    assert "hidden" in str(duplicate.value)  # SQLAlchemy says the values were left out
+    return duplicate.value
+
+
+def assert_a_failed_statement_names_no_value(engine):
+    """SQLAlchemy's part of the error. PostgreSQL's own DETAIL line ("Key (email)=(…) already
+    exists") is the server's, and still names it: ``error_text`` leaves it out."""
+    duplicate = refused_duplicate(engine)
+    assert "ada.lovelace" not in str(duplicate)
+    assert "hidden" in str(duplicate)  # SQLAlchemy says the values were left out
 
 
 def test_a_failed_statement_names_no_value_on_sqlite(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/people.sqlite3")
     assert_a_failed_statement_names_no_value(engine)
     engine.dispose()
+
+
+def test_the_text_kept_of_a_unique_violation_names_no_value_on_sqlite(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/people.sqlite3")
+    kept = error_text(refused_duplicate(engine))
+    engine.dispose()
+    assert kept.startswith("IntegrityError: (sqlite3.IntegrityError) UNIQUE constraint failed: "
+                           "people.email\n[SQL: INSERT INTO people (email) VALUES (?)]")
+    assert "ada.lovelace" not in kept
+
+
+@pytest.mark.postgres
+def test_the_text_kept_of_a_unique_violation_names_no_value_on_postgres(postgres_database):
+    engine = make_engine(postgres_database())
+    duplicate = refused_duplicate(engine)
+    engine.dispose()
+    assert "DETAIL:  Key (email)=(ada.lovelace@example.org) already exists." in str(duplicate)
+    assert error_text(duplicate) == (
+        "IntegrityError: UniqueViolation (SQLSTATE 23505, table people, constraint "
+        "people_email_key) [SQL: INSERT INTO people (email) VALUES (%(email)s)]")
+
+
+@pytest.mark.parametrize("error", [
+    KeyError("zoning"),
+    ValueError("DETAIL: a handler's own words"),
+    # A database error without PostgreSQL's diagnostics.
+    OperationalError("SELECT 1", {}, Exception("database is locked")),
+])
+def test_any_other_error_is_kept_as_its_class_and_message(error):
+    assert error_text(error) == f"{type(error).__name__}: {error}"
 
 
 def test_utc_datetime_round_trips_aware_values_on_sqlite(tmp_path):

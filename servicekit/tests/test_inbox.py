@@ -8,11 +8,11 @@ import pytest
 from kombu import Connection
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from servicekit import inbox
-from servicekit.database import Database
+from servicekit.database import Database, make_engine
 from servicekit.inbox import Redeliver, event_handler, idempotent
 from servicekit.logging import LoggingContext
 from servicekit.outbox import make_envelope
@@ -175,6 +175,53 @@ def test_a_failing_handler_changes_nothing_and_leaves_the_event_in_dead_letters(
     assert (letter.body, letter.error) == (event, "KeyError: 'zoning'")
     assert count(urbanism, parcel_notices) == count(urbanism, processed_events) == 0
     urbanism.stop()
+    assert messages_left(suite_config) == 0
+
+
+def test_a_constraint_the_handler_breaks_is_a_failure_not_a_duplicate(
+    start_urbanism, dispatch, suite_config
+):
+    def broken(event):
+        raise IntegrityError("INSERT INTO parcel_notices", {},
+                             Exception("UNIQUE constraint failed: parcel_notices.parcel_id"))
+
+    urbanism = start_urbanism(before_commit=broken)
+    event = envelope()
+    with entrypoint_waiter(urbanism, CONSUMER.method) as delivered:
+        dispatch(event)
+    assert delivered.get() is None
+    (letter,) = rows(urbanism, dead_letters)
+    assert letter.body == event and letter.error.startswith("IntegrityError")
+    assert count(urbanism, parcel_notices) == count(urbanism, processed_events) == 0
+    urbanism.stop()
+    assert messages_left(suite_config) == 0
+
+
+@pytest.mark.postgres
+def test_a_dead_letter_and_the_log_leave_out_the_value_postgresql_refused(
+    start_urbanism, dispatch, suite_config, postgres_database, configured_logging
+):
+    url = postgres_database()
+    engine = make_engine(url)
+
+    def refused(event):
+        # PostgreSQL quotes, in its error, the value it cannot read as a number.
+        with engine.connect() as connection:
+            connection.execute(text("SELECT CAST(:area AS integer)"), {"area": "ada@example.org"})
+
+    logs = configured_logging()
+    urbanism = start_urbanism(before_commit=refused, DATABASE_URLS={CONSUMER.service: url})
+    with entrypoint_waiter(urbanism, CONSUMER.method) as delivered:
+        dispatch(envelope())
+    assert delivered.get() is None
+    (letter,) = rows(urbanism, dead_letters)
+    assert letter.error == ("DataError: InvalidTextRepresentation (SQLSTATE 22P02) "
+                            "[SQL: SELECT CAST(%(area)s AS integer)]")
+    urbanism.stop()
+    engine.dispose()
+    (failed,) = [line for line in logs.records() if line["event"] == "event.handler_failed"]
+    assert failed["error"] == letter.error
+    assert "ada@example.org" not in logs.getvalue()
     assert messages_left(suite_config) == 0
 
 

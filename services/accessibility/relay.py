@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from contracts.accessibility import WEEKDAYS
 from contracts.errors import Conflict, Gone, Invalid, NotFound
@@ -211,6 +211,35 @@ def hang_up(session, relayed, now):
         raise Conflict(f"The session is {relayed.status} already.")
     relayed.status = ENDED if relayed.status == CONNECTED else ABANDONED
     _close(session, relayed, now)
+
+
+# A relay session is a live conversation: one in which nothing happened for two hours was left
+# by both sides without a word, and its lines must not stay (GDPR art. 5(1)(e); the use of the
+# relay may reveal a disability, art. 9).
+IDLE_LIMIT = timedelta(hours=2)
+
+
+def abandon_idle_sessions(session, now):
+    """Closes, as if the person had hung up, each session still waiting, taken or connected in
+    which nothing happened for more than ``IDLE_LIMIT`` before ``now``: no request, take,
+    connection or transcript line. It closes at its last activity, so that its durations count
+    no idle time; its lines are deleted in this transaction. Returns the sessions closed."""
+    stale = session.scalars(select(RelaySession).where(
+        RelaySession.status.in_((WAITING, TAKEN, CONNECTED)),
+        RelaySession.requested_at < now - IDLE_LIMIT)).all()
+    last_lines = dict(session.execute(
+        select(TranscriptLine.session_id, func.max(TranscriptLine.said_at))
+        .where(TranscriptLine.session_id.in_([relayed.id for relayed in stale]))
+        .group_by(TranscriptLine.session_id)).all())
+    closed = []
+    for relayed in stale:
+        moments = (relayed.requested_at, relayed.taken_at, relayed.connected_at,
+                   last_lines.get(relayed.id))
+        last_activity = max(moment for moment in moments if moment is not None)
+        if last_activity < now - IDLE_LIMIT:
+            hang_up(session, relayed, last_activity)
+            closed.append(relayed)
+    return closed
 
 
 def _close(session, relayed, now):

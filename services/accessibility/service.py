@@ -12,6 +12,8 @@ opening sessions.
 import calendar
 from datetime import date
 
+from nameko.timer import timer
+
 from contracts.accessibility import (
     InterpreterAnswerSchema,
     InterpreterSchema,
@@ -42,6 +44,15 @@ class AccessibilityService(FollowsSubscriptions, CommunsService):
     name = "accessibility"
     application = "accessibility"
     db = Database(Base.metadata)
+
+    @timer(interval=300)
+    def abandon_idle_sessions(self):
+        """Closes the sessions left idle, and deletes their text, within minutes of the limit."""
+        with self.db.transaction() as session:
+            closed = relay.abandon_idle_sessions(session, self.clock.now())
+            for relayed in closed:
+                log.info("relay_session.left_idle", commune=relayed.commune,
+                         session_id=str(relayed.id), status=relayed.status)
 
     @rpc
     def create_point(self, insee, new):

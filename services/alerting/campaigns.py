@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.events import CAMPAIGN_COSTED
+from contracts.personal_data import ERASED
 from servicekit.clock import LEGAL_TIME_ZONE
 from services.alerting import cap, recipients, rules
 from services.alerting.models import Campaign, Contact, ContactGroup, Delivery
@@ -266,14 +267,15 @@ def _move(campaign, allowed, status, refusal):
 
 def resend(session, campaign):
     """Those not reached — failed, or still queued when the campaign was stopped — get it
-    again, as a new round with fresh tries."""
+    again, as a new round with fresh tries; not those whose address was erased since
+    (``personal_data``, ``retention``)."""
     if campaign.status not in (COMPLETED, STOPPED):
         raise Conflict(f"A campaign is re-sent once it completed or was stopped; this one is "
                        f"{campaign.status}.")
     again = session.execute(
         update(Delivery)
         .where(Delivery.campaign_id == campaign.id,
-               Delivery.status.in_((rules.FAILED, rules.QUEUED)))
+               Delivery.status.in_((rules.FAILED, rules.QUEUED)), Delivery.address != ERASED)
         .values(status=rules.QUEUED, attempts=0, round=campaign.round + 1, operator_id=None,
                 last_error=None, sent_at=None, settled_at=None, checked_at=None,
                 next_attempt_at=_wall_clock())).rowcount

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import Conflict, Invalid, NotFound
+from contracts.personal_data import ERASED
 from services.alerting import library, rules
 from services.alerting.models import AlertAccount, Contact, ContactGroup, Scenario
 
@@ -70,7 +71,8 @@ def import_contacts(session, insee, content, now):
     rows = read_csv(content)
     existing = {c.external_id: c for c in session.scalars(
         select(Contact).where(Contact.commune == insee))}
-    plan = rules.plan_import(rows, set(existing))
+    plan = rules.plan_import(rows, set(existing),
+                             {c.external_id for c in existing.values() if erased(c)})
     for values in plan.inserts:
         contact = Contact(id=uuid.uuid4(), commune=insee, external_id=values["external_id"],
                           groups=[], updated_at=now)
@@ -108,6 +110,11 @@ def as_rule_contact(contact):
             "consent_method": contact.consent_method,
             "consent_withdrawn_at": contact.unsubscribed_at, "phone": contact.phone,
             "email": contact.email}
+
+
+def erased(contact):
+    """Whether the person's data was erased at their request (``personal_data.anonymise``)."""
+    return contact.name == ERASED
 
 
 def alertable(contact):

@@ -244,14 +244,17 @@ class ImportPlan:
     rejected: list = field(default_factory=list)
 
 
-def plan_import(rows, existing_external_ids):
+def plan_import(rows, existing_external_ids, erased_external_ids=()):
     """Plan the import of a commune's recipients from a CSV file, kept in sync by external id.
 
     ``rows`` are the mappings ``csv.DictReader`` gives (the header is row 1, data start at row
     2) with the columns external_id, name, phone, email, address, language, groups ("a;b"),
     consent ("yes", "no" or empty: not recorded; "oui"/"non" too), consent_method, kind
     ("resident" when empty, "staff", "service") and action ("delete" removes the contact,
-    anything else inserts or updates it). ``existing_external_ids`` are those already known.
+    anything else inserts or updates it). ``existing_external_ids`` are those already known;
+    ``erased_external_ids`` those of people whose data was erased at their request (GDPR art.
+    17), which a register still holding them must not bring back: only their deletion is
+    taken.
 
     A row is taken whole or not at all: one with a missing external_id or name, an invalid
     phone or e-mail, no phone nor e-mail, an unknown kind or consent, a consent without how it
@@ -266,7 +269,7 @@ def plan_import(rows, existing_external_ids):
             seen.setdefault(row["external_id"], []).append(number)
     plan = ImportPlan()
     for number, row in rows:
-        problems = _row_problems(row, seen, existing)
+        problems = _row_problems(row, seen, existing, set(erased_external_ids))
         if problems:
             plan.rejected.extend({"row": number, "reason": reason, "column": column}
                                  for column, reason in problems)
@@ -292,7 +295,7 @@ def _cleaned(row):
     return row
 
 
-def _row_problems(row, seen, existing):
+def _row_problems(row, seen, existing, erased):
     """(column, reason) for each thing wrong with a row."""
     external_id = row["external_id"]
     if not external_id:
@@ -305,6 +308,9 @@ def _row_problems(row, seen, existing):
         if external_id not in existing:
             return [("external_id", f"no contact has external_id {external_id!r} to delete")]
         return []
+    if external_id in erased:
+        return [("external_id", f"the person of external_id {external_id!r} had their data "
+                                "erased at their request: take them out of the register")]
     problems = []
     if not row["name"]:
         problems.append(("name", "name is missing"))

@@ -8,6 +8,8 @@ as CAP 1.2 alerts.
 Only communes that subscribe to TéléAlerte use it.
 """
 
+from nameko.timer import timer
+
 from contracts.alerting import (
     AlertAccountSchema,
     CampaignSchema,
@@ -30,17 +32,20 @@ from contracts.alerting import (
 )
 from contracts.communes import MEMBER_COMMUNES
 from contracts.errors import Invalid, NotFound
+from contracts.personal_data import AlertingExportSchema, CitizenSchema
 from servicekit.database import Database
+from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
 from servicekit.outbox import Outbox
 from servicekit.postbox import Postbox
 from servicekit.service import CommunsService, rpc
 from servicekit.subscribed import FollowsSubscriptions
 from servicekit.validation import load
-from services.alerting import campaigns, cells, recipients
+from services.alerting import campaigns, cells, personal_data, recipients
 from services.alerting.dispatch import Dispatcher
 from services.alerting.models import Base
 from services.alerting.operator import InvalidReceipt, parse_receipt
+from services.alerting.retention import anonymise_old_deliveries
 
 log = get_logger(__name__)
 
@@ -54,6 +59,29 @@ class AlertingService(FollowsSubscriptions, CommunsService):
     postbox = Postbox()
     outbox = Outbox()
     dispatcher = Dispatcher()
+
+    @rpc(sensitive_arguments=("citizen",))
+    def export_personal_data(self, citizen):
+        """alerting's part of a citizen's export (GDPR art. 15): the contacts communes hold
+        with their confirmed address, and the messages sent to them."""
+        citizen = load(CitizenSchema(), citizen)
+        with self.db.transaction() as session:
+            return AlertingExportSchema().dump(
+                personal_data.export_of(session, citizen["email"]))
+
+    @event_handler("identity", "account.deleted")
+    @idempotent
+    def on_account_deleted(self, session, event):
+        count = personal_data.anonymise(session, event.data["email_digest"], self.clock.now())
+        log.info("contacts.anonymised", account_id=str(event.data["account_id"]), count=count)
+
+    @timer(interval=3600)
+    def keep_retention(self):
+        """Keeps of the campaigns ended a year ago their counts, not whom they reached."""
+        with self.db.transaction() as session:
+            anonymised = anonymise_old_deliveries(session, self.clock.now())
+        if anonymised:
+            log.info("deliveries.anonymised", count=anonymised)
 
     @rpc
     def create_account(self, insee, new, created_by):

@@ -15,8 +15,9 @@ from sqlalchemy import and_, delete, func, or_, select
 
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.eservices import CANCELLED, CLOSED, DONE, IN_PROGRESS, NEW, WAITING_FOR_CITIZEN
+from contracts.personal_data import ERASED
 from servicekit.clock import LEGAL_TIME_ZONE
-from servicekit.postbox import deliveries
+from servicekit.postbox import deliveries, forget_mails_to, kept_mails_to
 from services.eservices import bookings, communes, forms, notices, rules
 from services.eservices.models import (
     Attachment,
@@ -30,7 +31,6 @@ from services.eservices.models import (
 
 CIVIL_STATUS_ACTS = {"acte-de-naissance": "birth", "acte-de-mariage": "marriage",
                      "acte-de-deces": "death", "livret-de-famille": "family_record"}
-ERASED = "[effacé à la demande de l'usager]"
 
 
 def _uuid(value):
@@ -363,10 +363,24 @@ def acknowledge_due_receipts(session, postbox, today, now):
 # -- personal data
 
 
+def citizen_mails(session, account_id, email):
+    """The mails still kept to the citizen: to their address, and to those their requests
+    were submitted with."""
+    return kept_mails_to(session, _addresses_of(session, account_id, email))
+
+
+def _addresses_of(session, account_id, email=None):
+    addresses = set(session.scalars(select(Request.requester_email).distinct().where(
+        Request.requester_account_id == str(account_id))))
+    return addresses | {email} if email else addresses
+
+
 def anonymise_requests_of(session, account_id, now):
     """GDPR art. 17: the deleted account's requests stay for the commune's records, without
     what identifies the citizen — the requester, the personal fields and files, their own
-    messages. Their files are deleted by ``delete_unneeded_files``, once this has committed."""
+    messages — and the mails kept to them go. Their files are deleted by
+    ``delete_unneeded_files``, once this has committed."""
+    forget_mails_to(session, _addresses_of(session, account_id))
     requests = citizen_requests(session, account_id)
     for request in requests:
         definition = session.get(FormDefinition, request.form_id).definition

@@ -12,7 +12,6 @@ from contracts.eservices import (
     AgendaSchema,
     BrandingSchema,
     CampSchema,
-    CitizenRequestsExportSchema,
     CommuneBrandingSchema,
     CommuneFormSchema,
     CustomFormSchema,
@@ -31,6 +30,7 @@ from contracts.eservices import (
     SlotQuerySchema,
     SlotSchema,
 )
+from contracts.personal_data import CitizenSchema, EservicesExportSchema
 from servicekit import subscribed
 from servicekit.database import Database, Seed
 from servicekit.files import Files
@@ -257,14 +257,19 @@ class EservicesService(FollowsSubscriptions, CommunsService):
             log.info("request.cancelled", commune=request.commune, request_id=str(request.id))
             return self._request_view(session, request)
 
-    @rpc
-    def citizen_export(self, account_id):
-        """Everything the service holds of the citizen's requests (GDPR art. 15 and 20)."""
+    @rpc(sensitive_arguments=("citizen",))
+    def export_personal_data(self, citizen):
+        """eservices' part of a citizen's export (GDPR art. 15): their requests in every
+        commune, and the mails still kept to them."""
+        citizen = load(CitizenSchema(), citizen)
         with self.db.transaction() as session:
             now = self.clock.now()
-            return CitizenRequestsExportSchema().dump({"requests": [
-                casework.request_view(session, r, now)
-                for r in casework.citizen_requests(session, account_id)]})
+            return EservicesExportSchema().dump({
+                "requests": [casework.request_view(session, r, now) for r in
+                             casework.citizen_requests(session, citizen["account_id"])],
+                "mails": casework.citizen_mails(session, citizen["account_id"],
+                                                citizen["email"]),
+            })
 
     # -- time and events
 

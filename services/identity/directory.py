@@ -6,6 +6,7 @@ service decides what one transaction holds and tests decide what time it is.
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from contracts.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from contracts.events import ACCOUNT_CREATED, ACCOUNT_DELETED
 from contracts.identity import CITIZEN, COMMUNE_AGENT, COMPANY, METROPOLE_ADMIN
-from servicekit.tables import mail_outbox
+from contracts.personal_data import email_digest
+from servicekit.postbox import forget_mails_to, kept_mails_to
 from services.identity import mails, rules
 from services.identity.models import (
     Account,
@@ -304,8 +306,7 @@ def delete_citizen(session, outbox, account_id, now):
         session.execute(delete(MailThrottle).where(
             MailThrottle.subject_digest == rules.subject_digest("mail", address_key)))
         # The messages sent to the address (kept a while by the postbox) go with it.
-        session.execute(delete(mail_outbox).where(
-            func.lower(mail_outbox.c.recipient) == address_key))
+        forget_mails_to(session, [address_key])
     session.execute(delete(LoginThrottle).where(
         LoginThrottle.subject_digest == rules.subject_digest("account", account.username)))
     account.username = account.username_key = f"deleted-{account.id}"
@@ -316,21 +317,24 @@ def delete_citizen(session, outbox, account_id, now):
     outbox.add(
         session,
         ACCOUNT_DELETED,
-        {"account_id": account.id, "role": account.role},
+        {"account_id": account.id, "role": account.role,
+         "email_digest": None if address_key is None else email_digest(address_key)},
         occurred_at=now,
     )
     return account, True
 
 
 def export_account(session, account_id):
-    """What identity holds of an account: its own data and every login attempt on it."""
+    """What identity holds of an account (GDPR art. 15): its own data, every login attempt
+    on it and the mails still kept to its address."""
     account = _account(session, account_id)
     logins = session.scalars(
         select(LoginEvent)
         .where(LoginEvent.principal_kind == "account", LoginEvent.principal_id == str(account.id))
         .order_by(LoginEvent.occurred_at.desc(), LoginEvent.id.desc())
     ).all()
-    return {"account": exported_account_view(account), "logins": logins}
+    return {"account": exported_account_view(account), "logins": logins,
+            "mails": kept_mails_to(session, [account.email_key])}
 
 
 def _new_link(session, account, link_of, now):
@@ -363,15 +367,67 @@ def _may_mail(session, address_key, now):
 
 
 def prune_sign_up_leftovers(session, now):
-    """Forget expired links and the mail counts of past hours. Returns how many rows went."""
+    """Forget the mail counts of past hours, and links past the week their expiry leaves to
+    ask for another (an unconfirmed sign-up's last one dates it: ``delete_unconfirmed_sign_ups``).
+    Returns how many rows went."""
     links = session.execute(
-        delete(EmailVerification).where(EmailVerification.expires_at <= now)
+        delete(EmailVerification).where(
+            EmailVerification.expires_at < now - UNCONFIRMED_SIGN_UP_GRACE)
     ).rowcount
     counts = session.execute(
         delete(MailThrottle).where(
             MailThrottle.window_started_at <= now - rules.SIGN_UP_MAIL_WINDOW)
     ).rowcount
     return links + counts
+
+
+# A sign-up whose address was never confirmed holds a name (a SIRET) and an address for nothing:
+# its holder has a week after their last link expired to ask for another, then it goes
+# (GDPR art. 5(1)(e), storage limitation).
+UNCONFIRMED_SIGN_UP_GRACE = timedelta(days=7)
+# Login attempts are access traces: the CNIL recommends keeping them six months to a year
+# (recommandation relative aux mesures de journalisation, 2021; GDPR art. 5(1)(e), 32).
+LOGIN_EVENTS_RETENTION = timedelta(days=365)
+
+
+def delete_unconfirmed_sign_ups(session, now):
+    """Deletes whole — links, throttles, the mails kept to its address — each citizen's or
+    company's sign-up never confirmed whose last link expired more than
+    ``UNCONFIRMED_SIGN_UP_GRACE`` before ``now`` (a sign-up sent no link counts the 48 hours
+    its link would have had). Nothing else holds them: an unconfirmed account cannot log in.
+    Returns how many accounts went."""
+    waiting = session.scalars(select(Account).where(
+        Account.created_by == SIGNED_UP_BY, Account.email_verified_at.is_(None),
+        Account.deleted_at.is_(None),
+        Account.created_at < now - rules.VERIFICATION_LIFETIME - UNCONFIRMED_SIGN_UP_GRACE,
+    )).all()
+    last_links = dict(session.execute(
+        select(EmailVerification.account_id, func.max(EmailVerification.expires_at))
+        .where(EmailVerification.account_id.in_([account.id for account in waiting]))
+        .group_by(EmailVerification.account_id)).all())
+    deleted = 0
+    for account in waiting:
+        expired_at = max(account.created_at + rules.VERIFICATION_LIFETIME,
+                         last_links.get(account.id, account.created_at))
+        if expired_at >= now - UNCONFIRMED_SIGN_UP_GRACE:
+            continue
+        session.execute(delete(EmailVerification)
+                        .where(EmailVerification.account_id == account.id))
+        session.execute(delete(MailThrottle).where(
+            MailThrottle.subject_digest == rules.subject_digest("mail", account.email_key)))
+        session.execute(delete(LoginThrottle).where(
+            LoginThrottle.subject_digest == rules.subject_digest("account", account.username)))
+        forget_mails_to(session, [account.email_key])
+        session.delete(account)
+        deleted += 1
+    session.flush()
+    return deleted
+
+
+def forget_old_login_events(session, now):
+    """Deletes the login attempts older than ``LOGIN_EVENTS_RETENTION``; returns how many."""
+    return session.execute(delete(LoginEvent).where(
+        LoginEvent.occurred_at < now - LOGIN_EVENTS_RETENTION)).rowcount
 
 
 @dataclass(frozen=True)

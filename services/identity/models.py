@@ -107,3 +107,24 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     window_started_at = mapped_column(UtcDateTime, nullable=False)
     locked_until = mapped_column(UtcDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """One entry of the gateway's audit trail (``services.identity.audit``). Append-only: the
+    database refuses to change one, or to delete one younger than its retention (id0004)."""
+
+    __tablename__ = "audit_trail"
+
+    # The order entries were recorded in: the trail's pages follow it.
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    occurred_at = mapped_column(UtcDateTime, nullable=False, index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(60), index=True)
+    actor_kind: Mapped[str | None] = mapped_column(String(20))
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    commune: Mapped[str | None] = mapped_column(String(5), index=True)
+    action: Mapped[str] = mapped_column(String(300))
+    object_ids: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10))
+    correlation_id: Mapped[str | None] = mapped_column(String(200))

@@ -2,10 +2,11 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError
 
+from contracts.audit import AuditPageSchema, AuditQuerySchema
+from contracts.events import AUDIT_RECORDED
 from contracts.identity import (
     CITIZEN,
     COMPANY,
-    AccountExportSchema,
     AccountSchema,
     EmailVerificationSchema,
     EmailVerifiedSchema,
@@ -24,14 +25,16 @@ from contracts.identity import (
     VerificationResendSchema,
     token_issuer,
 )
+from contracts.personal_data import CitizenSchema, IdentityExportSchema
 from servicekit.config import public_url
 from servicekit.database import Database
+from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import current_correlation_id, get_logger
 from servicekit.outbox import Outbox
 from servicekit.postbox import Postbox
 from servicekit.service import CommunsService, rpc
 from servicekit.validation import load
-from services.identity import directory, rules
+from services.identity import audit, directory, rules
 from services.identity.bootstrap import FirstAdmin
 from services.identity.models import Base
 
@@ -111,6 +114,14 @@ class IdentityService(CommunsService):
             pruned = directory.prune_sign_up_leftovers(session, self.clock.now())
         log.info("sign_up.leftovers_pruned", count=pruned)
 
+    @timer(interval=3600)
+    def keep_retention(self):
+        """Deletes the sign-ups never confirmed and the login attempts past their retention."""
+        with self.db.transaction() as session:
+            sign_ups = directory.delete_unconfirmed_sign_ups(session, self.clock.now())
+            logins = directory.forget_old_login_events(session, self.clock.now())
+        log.info("identity.retention_kept", unconfirmed_sign_ups=sign_ups, login_events=logins)
+
     # -- citizens and companies sign up ----------------------------------------------------
 
     @rpc(sensitive_arguments=("new_citizen.password", "new_citizen.email",
@@ -179,11 +190,14 @@ class IdentityService(CommunsService):
         if deleted_now:
             log.info("citizen.account_deleted", account_id=str(account.id))
 
-    @rpc
-    def export_account(self, account_id):
-        """What identity holds of the account (GDPR art. 15 and 20): its data and logins."""
+    @rpc(sensitive_arguments=("citizen",))
+    def export_personal_data(self, citizen):
+        """Identity's part of a citizen's export (GDPR art. 15): the account, its logins, the
+        mails kept to its address."""
+        citizen = load(CitizenSchema(), citizen)
         with self.db.transaction() as session:
-            return AccountExportSchema().dump(directory.export_account(session, account_id))
+            return IdentityExportSchema().dump(
+                directory.export_account(session, citizen["account_id"]))
 
     # -- OpenID Connect ---------------------------------------------------------------------
 
@@ -240,3 +254,23 @@ class IdentityService(CommunsService):
         with self.db.transaction() as session:
             events = directory.login_events(session, max(1, min(int(limit), 1000)))
             return LoginEventSchema(many=True).dump(events)
+
+    # -- the gateway's audit trail ------------------------------------------------------------
+
+    @event_handler(AUDIT_RECORDED.producer, AUDIT_RECORDED.name)
+    @idempotent
+    def on_audit_recorded(self, session, event):
+        audit.record(session, event.data)
+
+    @rpc
+    def audit_trail(self, query):
+        query = load(AuditQuerySchema(), query)
+        with self.db.transaction() as session:
+            return AuditPageSchema().dump(audit.page(session, query))
+
+    @timer(interval=3600)
+    def purge_audit_trail(self):
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            purged = audit.purge(session, now)
+        log.info("audit.purged", count=purged)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from contracts.participation import PARTICIPATORY_BUDGET, PETITION
+from servicekit.database import counted_page
 from services.participation import rules
 from services.participation.models import (
     Comment,
@@ -245,9 +246,11 @@ def report(session, process, target, target_id, participant_key, new, now):
     return row
 
 
-def reports(session, process):
-    return session.scalars(select(Report).where(Report.process_id == process.id)
-                           .order_by(Report.at, Report.id)).all()
+def reports(session, process, limit, offset):
+    """How many reports the process's contributions received, and ``limit`` of them after
+    ``offset``, oldest first."""
+    return counted_page(session, select(Report).where(Report.process_id == process.id)
+                        .order_by(Report.at, Report.id), limit, offset)
 
 
 def report_view(row):
@@ -263,22 +266,3 @@ def moderate(session, process, target, row, moderation, moderator, now):
                            hidden=moderation["hidden"], reason=moderation["reason"],
                            moderator=str(moderator), at=now))
     session.flush()
-
-
-# -- personal data
-
-
-def anonymise_contributions_of(session, account_id):
-    """GDPR art. 17: proposals and comments stay, without their author; votes were never
-    tied to the account (``voting.voter_key``)."""
-    count = 0
-    for model in (Proposal, Comment):
-        for row in session.scalars(select(model).where(
-                model.author_account_id == str(account_id))):
-            row.author_account_id = row.author_name = None
-            count += 1
-    residence = session.get(Residence, str(account_id))
-    if residence is not None:
-        session.delete(residence)
-    session.flush()
-    return count

@@ -22,11 +22,13 @@ from contracts.participation import (
     ProcessQuerySchema,
     ProcessSchema,
     ProposalSchema,
+    ReportPageSchema,
     ReportSchema,
     ResidenceSchema,
     SignatureSchema,
     VoteSchema,
 )
+from contracts.personal_data import CitizenSchema, ParticipationExportSchema
 from servicekit.database import Database
 from servicekit.inbox import event_handler, idempotent
 from servicekit.logging import get_logger
@@ -35,7 +37,7 @@ from servicekit.service import CommunsService, rpc
 from servicekit.subscribed import FollowsSubscriptions
 from servicekit.timer import timer
 from servicekit.validation import load
-from services.participation import processes, voting
+from services.participation import personal_data, processes, voting
 from services.participation.models import Base
 
 log = get_logger(__name__)
@@ -199,12 +201,15 @@ class ParticipationService(FollowsSubscriptions, CommunsService):
                  for p in processes.processes(session, insee)])
 
     @rpc
-    def reports(self, insee, process_id):
+    def reports(self, insee, process_id, page=None):
+        """A page (``ContributionsQuerySchema``; the first by default) of the reports."""
+        page = load(ContributionsQuerySchema(), page or {})
         with self.db.transaction() as session:
             self.require_subscribed(session, insee)
             process = processes.process_of(session, process_id, insee=insee)
-            return ReportSchema(many=True).dump(
-                [processes.report_view(r) for r in processes.reports(session, process)])
+            total, reports = processes.reports(session, process, page["limit"], page["offset"])
+            return ReportPageSchema().dump({
+                "total_count": total, "results": [processes.report_view(r) for r in reports]})
 
     @rpc
     def moderate(self, insee, process_id, target, target_id, moderation, moderator):
@@ -242,9 +247,17 @@ class ParticipationService(FollowsSubscriptions, CommunsService):
                 log.info("process.closed", commune=process.commune,
                          process_id=str(process.id))
 
+    @rpc(sensitive_arguments=("citizen",))
+    def export_personal_data(self, citizen):
+        """participation's part of a citizen's export (GDPR art. 15)."""
+        citizen = load(CitizenSchema(), citizen)
+        with self.db.transaction() as session:
+            return ParticipationExportSchema().dump(
+                personal_data.export_of(session, citizen["account_id"]))
+
     @event_handler("identity", "account.deleted")
     @idempotent
     def on_account_deleted(self, session, event):
-        count = processes.anonymise_contributions_of(session, event.data["account_id"])
+        count = personal_data.anonymise(session, event.data["account_id"])
         log.info("contributions.anonymised", account_id=str(event.data["account_id"]),
                  count=count)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from contracts.communes import partner_ids, partners
 from contracts.errors import Conflict, Invalid, NotFound
 from contracts.procurement import DRAFT, PUBLISHED
+from servicekit.database import counted_page
 from services.procurement import rules, sealing
 from services.procurement.models import (
     Bid,
@@ -37,10 +38,12 @@ def record(session, consultation, kind, actor, now, **detail):
                              detail=detail))
 
 
-def history(session, consultation):
-    return session.scalars(select(HistoryEntry)
-                           .where(HistoryEntry.consultation_id == consultation.id)
-                           .order_by(HistoryEntry.id)).all()
+def history(session, consultation, limit, offset):
+    """How many lines the consultation's history has, and ``limit`` of them after ``offset``,
+    oldest first."""
+    return counted_page(session, select(HistoryEntry)
+                        .where(HistoryEntry.consultation_id == consultation.id)
+                        .order_by(HistoryEntry.id), limit, offset)
 
 
 # -- buyers
@@ -241,10 +244,19 @@ def withdraw(session, consultation, company, now):
     return row
 
 
+def _withdrawals(consultation):
+    return (select(Withdrawal).where(Withdrawal.consultation_id == consultation.id)
+            .order_by(Withdrawal.at, Withdrawal.id))
+
+
 def withdrawals_of(session, consultation):
-    return session.scalars(select(Withdrawal).where(Withdrawal.consultation_id
-                                                    == consultation.id)
-                           .order_by(Withdrawal.at, Withdrawal.id)).all()
+    """Every withdrawal of the file: the companies to tell of its changes."""
+    return session.scalars(_withdrawals(consultation)).all()
+
+
+def withdrawal_register(session, consultation, limit, offset):
+    """How many withdrawals the register has, and ``limit`` of them after ``offset``."""
+    return counted_page(session, _withdrawals(consultation), limit, offset)
 
 
 def recipients(withdrawals):
@@ -274,11 +286,14 @@ def ask(session, consultation, company, text, now):
     return question
 
 
-def questions(session, consultation, answered_only=False):
+def questions(session, consultation, limit, offset, answered_only=False):
+    """How many questions the consultation has (answered ones only, for the public), and
+    ``limit`` of them after ``offset``, oldest first."""
     query = select(Question).where(Question.consultation_id == consultation.id)
     if answered_only:
         query = query.where(Question.answer.is_not(None))
-    return session.scalars(query.order_by(Question.asked_at, Question.id)).all()
+    return counted_page(session, query.order_by(Question.asked_at, Question.id), limit,
+                        offset)
 
 
 def answer(session, consultation, question_id, text, answered_by, now):

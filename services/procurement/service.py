@@ -26,14 +26,17 @@ from contracts.procurement import (
     ConsultationSchema,
     ConsultationSearchSchema,
     DestructionSchema,
-    HistoryEntrySchema,
+    HistoryPageSchema,
     NewAwardSchema,
     NewBidSchema,
     NewConsultationSchema,
     NewDocumentSchema,
     NewQuestionSchema,
     OpeningReportSchema,
+    QuestionPageSchema,
     QuestionSchema,
+    RegisterQuerySchema,
+    WithdrawalPageSchema,
     WithdrawalSchema,
 )
 from servicekit.config import data_dir
@@ -62,6 +65,12 @@ class SealKey(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.key
+
+
+def _question_page(total, questions):
+    """A page of questions as every reader sees them: anonymous."""
+    return QuestionPageSchema().dump({"total_count": total,
+                                      "results": [portal.question_view(q) for q in questions]})
 
 
 class ProcurementService(FollowsSubscriptions, CommunsService):
@@ -123,12 +132,13 @@ class ProcurementService(FollowsSubscriptions, CommunsService):
                     "content": base64.b64encode(content).decode("ascii")}
 
     @rpc
-    def public_questions(self, consultation_id):
+    def public_questions(self, consultation_id, page=None):
+        """A page (``RegisterQuerySchema``; the first by default) of the answered questions."""
+        page = load(RegisterQuerySchema(), page or {})
         with self.db.transaction() as session:
             consultation = portal.published_consultation(session, consultation_id)
-            return QuestionSchema(many=True).dump(
-                [portal.question_view(q)
-                 for q in portal.questions(session, consultation, answered_only=True)])
+            return _question_page(*portal.questions(session, consultation, page["limit"],
+                                                    page["offset"], answered_only=True))
 
     # -- what a buyer's agents do
 
@@ -192,21 +202,27 @@ class ProcurementService(FollowsSubscriptions, CommunsService):
             return self._view(session, consultation)
 
     @rpc
-    def withdrawals(self, insee, consultation_id):
+    def withdrawals(self, insee, consultation_id, page=None):
+        """A page (``RegisterQuerySchema``; the first by default) of the withdrawal register."""
+        page = load(RegisterQuerySchema(), page or {})
         with self.db.transaction() as session:
             self.require_subscribed(session, insee)
             consultation = portal.commune_consultation(session, insee, consultation_id)
-            return WithdrawalSchema(many=True).dump(
-                [portal.withdrawal_view(w) for w in portal.withdrawals_of(session,
-                                                                          consultation)])
+            total, withdrawals = portal.withdrawal_register(session, consultation,
+                                                            page["limit"], page["offset"])
+            return WithdrawalPageSchema().dump({
+                "total_count": total,
+                "results": [portal.withdrawal_view(w) for w in withdrawals]})
 
     @rpc
-    def questions(self, insee, consultation_id):
+    def questions(self, insee, consultation_id, page=None):
+        """A page (``RegisterQuerySchema``; the first by default) of every question."""
+        page = load(RegisterQuerySchema(), page or {})
         with self.db.transaction() as session:
             self.require_subscribed(session, insee)
             consultation = portal.commune_consultation(session, insee, consultation_id)
-            return QuestionSchema(many=True).dump(
-                [portal.question_view(q) for q in portal.questions(session, consultation)])
+            return _question_page(*portal.questions(session, consultation, page["limit"],
+                                                    page["offset"]))
 
     @rpc
     def answer_question(self, insee, consultation_id, question_id, answer, answered_by):
@@ -280,13 +296,18 @@ class ProcurementService(FollowsSubscriptions, CommunsService):
                                                                    consultation_id))
 
     @rpc
-    def history(self, insee, consultation_id):
+    def history(self, insee, consultation_id, page=None):
+        """A page (``RegisterQuerySchema``; the first by default) of the history."""
+        page = load(RegisterQuerySchema(), page or {})
         with self.db.transaction() as session:
             self.require_subscribed(session, insee)
             consultation = portal.commune_consultation(session, insee, consultation_id)
-            return HistoryEntrySchema(many=True).dump(
-                [{"at": h.at, "kind": h.kind, "actor": h.actor, "detail": h.detail}
-                 for h in portal.history(session, consultation)])
+            total, entries = portal.history(session, consultation, page["limit"],
+                                            page["offset"])
+            return HistoryPageSchema().dump({
+                "total_count": total,
+                "results": [{"at": h.at, "kind": h.kind, "actor": h.actor, "detail": h.detail}
+                            for h in entries]})
 
     # -- what a company does
 

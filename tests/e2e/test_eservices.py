@@ -209,7 +209,8 @@ def test_a_deleted_account_no_longer_logs_in_and_its_requests_stay_anonymised(
     assert submitted.status_code == 201, submitted.text
     exported = ada.get("/api/v1/me/export")
     assert exported.status_code == 200, exported.text
-    assert [r["id"] for r in exported.json()["requests"]] == [submitted.json()["id"]]
+    assert [r["id"] for r in exported.json()["eservices"]["requests"]] == [
+        submitted.json()["id"]]
 
     assert ada.delete("/api/v1/me").status_code == 204
 

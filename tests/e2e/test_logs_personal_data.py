@@ -6,14 +6,12 @@ logger and event; a worker's lines carry their service, entrypoint and correlati
 request's X-Request-Id finds its story in the gateway and in the services it reached."""
 
 import json
-import logging
 import re
 from datetime import datetime, timedelta
 
 import pytest
 
 from servicekit.clock import LEGAL_TIME_ZONE
-from servicekit.logging import configure_logging
 from tests.e2e.support import agent_of, signed_up, start_suite, wait_for
 
 pytestmark = pytest.mark.broker
@@ -35,23 +33,6 @@ def personal_needles():
     digits = re.sub(r"\D", "", PHONE)
     return {GIVEN_NAME, FAMILY_NAME, "Quintavalle", EMAIL, EMAIL.split("@")[0], PHONE, digits,
             "+33" + digits[1:], json.dumps(GIVEN_NAME)[1:-1]}
-
-
-@pytest.fixture
-def log_file(tmp_path):
-    """The suite's logs written as JSON lines to a file, as ``communs run`` writes
-    ``var/log/communs.log``; the test session's logging is put back afterwards."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    path = tmp_path / "log" / "communs.log"
-    configure_logging("json", "INFO", log_file=path)
-    yield path
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
 
 
 def test_a_citizens_journey_leaves_no_personal_data_in_the_logs(

@@ -130,7 +130,7 @@ def test_publish_withdraw_notify_seal_open_award_and_decp(suite, api, smtp_serve
                       f"{resource['id']}/records").json()
     assert records["total_count"] == 1
     assert records["results"][0]["titulaires"] == f"SIRET:{ACME['siret']}"
-    kinds = [h["kind"] for h in agent.get(f"{consultation}/history").json()]
+    kinds = [h["kind"] for h in agent.get(f"{consultation}/history").json()["results"]]
     assert kinds.count("withdrawal") == 2 and kinds.count("bid_deposited") == 3
     assert kinds[-2:] == ["opened", "awarded"]
 
@@ -166,4 +166,4 @@ def test_bad_input_is_refused_clearly_and_loses_nothing(suite, api, smtp_server)
         {"file_name": "offre.pdf", "content": b64(b"%PDF")}]}), 409)
 
     assert agent.get(f"{consultation}/bids").json() == [{"lot": 1, "on_time": 0, "late": 0}]
-    assert agent.get(f"{consultation}/questions").json() == []
+    assert agent.get(f"{consultation}/questions").json() == {"total_count": 0, "results": []}

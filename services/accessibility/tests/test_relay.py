@@ -96,3 +96,57 @@ def test_a_session_in_sign_language_has_no_transcription(session):
                                     TUESDAY_10H)
     with pytest.raises(Conflict, match="not in transcription"):
         relay.say(session, relayed, "person", "Bonjour", TUESDAY_10H)
+
+
+# -- sessions left idle
+
+SECOND = timedelta(seconds=1)
+
+
+def session_left_at(session, stage):
+    """A session brought to ``stage`` and left there; the moment of its last activity."""
+    relayed, _, _ = connected_transcription(session)
+    if stage == "waiting":
+        relayed.status, relayed.interpreter_id = "waiting", None
+        relayed.taken_at = relayed.connected_at = None
+        return relayed, relayed.requested_at
+    if stage == "taken":
+        relayed.status, relayed.connected_at = "taken", None
+        return relayed, relayed.taken_at
+    if stage == "connected":
+        return relayed, relayed.connected_at
+    said_at = TUESDAY_10H + timedelta(minutes=50)
+    relay.say(session, relayed, "person", "Je reviens tout de suite.", said_at)
+    return relayed, said_at
+
+
+@pytest.mark.parametrize("stage, status_when_left", [
+    ("waiting", "abandoned"), ("taken", "abandoned"), ("connected", "ended"),
+    ("a line written", "ended"),
+])
+@pytest.mark.parametrize("idle_for, closed", [
+    (relay.IDLE_LIMIT - SECOND, False), (relay.IDLE_LIMIT + SECOND, True),
+], ids=["a second before two idle hours", "a second after"])
+def test_a_session_idle_for_two_hours_is_left_as_its_person_would_leave_it(
+    session, stage, status_when_left, idle_for, closed
+):
+    relayed, last_activity = session_left_at(session, stage)
+    lines = lines_in_database(session)
+
+    found = relay.abandon_idle_sessions(session, last_activity + idle_for)
+
+    assert found == ([relayed] if closed else [])
+    if closed:
+        assert (relayed.status, relayed.ended_at) == (status_when_left, last_activity)
+        assert lines_in_database(session) == 0
+        assert relay.session_view(relayed)["transcript_lines"] == lines
+    else:
+        assert relayed.ended_at is None and lines_in_database(session) == lines
+
+
+def test_a_session_already_over_is_left_as_it_is(session):
+    relayed, _, _ = connected_transcription(session)
+    relay.end(session, relayed, "interp-1", TUESDAY_10H + timedelta(minutes=5))
+
+    assert relay.abandon_idle_sessions(session, TUESDAY_10H + timedelta(days=1)) == []
+    assert (relayed.status, relayed.ended_at) == ("ended", TUESDAY_10H + timedelta(minutes=5))

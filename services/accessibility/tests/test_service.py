@@ -2,10 +2,11 @@
 its link, a session opened from the link during reception hours, queued, taken, connected and
 ended; a rotated link gone; a closed reception saying when it reopens."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook
 
 from contracts.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from servicekit.testing_bus import subscribe
@@ -206,3 +207,30 @@ def test_a_person_who_leaves_before_an_interpreter_came_is_unanswered(
             relay.person_session(other, opened["id"], opened["secret"])
         usage = relay.usage(LAVERUNE, {"month": "2026-11"})
     assert (usage["sessions"], usage["answered"], usage["unanswered"]) == (1, 0, 1)
+
+
+def test_a_transcription_left_idle_for_two_hours_is_closed_by_the_timer_and_its_text_deleted(
+        container_factory, suite_config, rpc):
+    accessibility = start(container_factory, suite_config, TUESDAY_10H)
+    clock = next(d for d in accessibility.dependencies if d.attr_name == "clock").clock
+    with rpc() as relay:
+        point = relay.create_point(LAVERUNE, TOWN_HALL)
+        token = relay.create_link(LAVERUNE, point["id"])["token"]
+        opened = relay.open_session(token, {"mode": "transcription"})
+        relay.set_interpreter("interp-1", {"name": "Inès", "modes": ["transcription"],
+                                           "available": True})
+        relay.take_session(opened["id"], "interp-1")
+        relay.connect_session(opened["id"], "interp-1")
+        relay.person_says(token, opened["id"], opened["secret"], {"text": "Allô ?"})
+
+        def after_the_timer(idle_for):
+            clock.set(TUESDAY_10H + idle_for)
+            with entrypoint_hook(accessibility, "abandon_idle_sessions") as abandon:
+                abandon()
+            return relay.person_session(token, opened["id"], opened["secret"])
+
+        assert after_the_timer(timedelta(hours=2) - timedelta(seconds=1))["status"] == "connected"
+        left = after_the_timer(timedelta(hours=2) + timedelta(seconds=1))
+        assert (left["status"], left["transcript_lines"], left["talk_seconds"]) == ("ended", 1, 0)
+        with pytest.raises(Gone, match="deleted"):
+            relay.interpreter_transcript(opened["id"], "interp-1", {})

@@ -13,8 +13,10 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from werkzeug.wrappers import Request, Response
 
 from contracts.errors import Conflict, Forbidden, Invalid, NotFound
+from contracts.events import ACCOUNT_DELETED
+from contracts.personal_data import ERASED, AlertingExportSchema, email_digest
 from servicekit.sandbox_testing import serving
-from servicekit.testing_bus import subscribe
+from servicekit.testing_bus import deliver, subscribe
 from services.alerting.cap import validate_cap
 from services.alerting.dispatch import callback_token
 from services.alerting.service import AlertingService
@@ -328,3 +330,46 @@ def test_a_crisis_cell_texts_its_members_and_stakeholders_and_logs_its_campaigns
     rpc.close_cell(LAVERUNE, cell["id"], {"summary": "Décrue."}, "agent-1")
     with pytest.raises(Conflict, match="closed"):
         rpc.launch_campaign(LAVERUNE, {**FLOOD, "cell_id": cell["id"]}, "agent-1")
+
+
+def test_a_residents_export_finds_them_and_deleting_their_account_erases_them_counted(
+        laverune, rpc, alerting, suite_config, smtp_server, operator_server):
+    done = wait_for_campaign(rpc, rpc.launch_campaign(LAVERUNE, FLOOD, "agent-1")["id"])
+    smtp_server.wait_for(4)
+    anne = {"account_id": "5f0c7c52-8a59-4a3e-9d0b-2f1d7f0b6a11", "email": "Anne@Example.org"}
+
+    exported = rpc.export_personal_data(anne)
+
+    assert AlertingExportSchema().validate(exported) == {}
+    (contact,) = exported["contacts"]
+    assert (contact["commune"], contact["name"], contact["phone"]) == (
+        LAVERUNE, "Anne Roux", "+33612345601")
+    assert sorted((d["channel"], d["address"], d["status"]) for d in exported["deliveries"]) == [
+        ("email", "anne@example.org", "delivered"), ("sms", "+33612345601", "delivered")]
+    assert rpc.export_personal_data({**anne, "email": None}) == {"contacts": [],
+                                                                  "deliveries": []}
+
+    for address in ("anne@example.org", "astreinte@laverune.fr"):
+        deliver(alerting, suite_config, ACCOUNT_DELETED, "on_account_deleted",
+                {"account_id": anne["account_id"], "role": "citizen",
+                 "email_digest": email_digest(address)}, NOW)
+
+    assert rpc.export_personal_data(anne) == {"contacts": [], "deliveries": []}
+    kept = {c["external_id"]: c for c in rpc.contacts(LAVERUNE, {"limit": 10})["results"]}
+    erased = next(c for c in kept.values() if c["name"] == ERASED)
+    assert (erased["phone"], erased["email"], erased["groups"], erased["alertable"]) == (
+        None, None, [], False)
+    assert erased["external_id"] == "1"
+    # A staff contact is the commune's, alerted by duty: a citizen's deletion leaves it.
+    assert kept["5"]["name"] == "Agent Astreinte"
+    # The commune's register still holding them does not bring them back.
+    again = rpc.import_contacts(LAVERUNE, csv_file(
+        "1;Anne Roux;06 12 34 56 01;anne@example.org;quartier;yes;formulaire;;"))
+    assert ([(r["row"], r["column"]) for r in again["rejected"]], again["updated"]) == (
+        [(2, "external_id")], 0)
+    assert rpc.contacts(LAVERUNE, {"limit": 10})["results"][0]["name"] == ERASED
+    # The commune's record of the campaign still counts whom it reached.
+    assert rpc.campaign(LAVERUNE, done["id"])["counts"] == done["counts"]
+    names = [d["name"] for d in rpc.campaign_deliveries(
+        LAVERUNE, done["id"], {"limit": 100})["results"]]
+    assert "Anne Roux" not in names and names.count(ERASED) == 2

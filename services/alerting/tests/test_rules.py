@@ -348,6 +348,18 @@ def test_an_empty_file_changes_nothing():
     assert plan_import([], existing_external_ids={"A1"}) == ImportPlan()
 
 
+def test_a_person_erased_at_their_request_is_not_brought_back_only_deleted():
+    plan = plan_import(rows(
+        "A1,Anne Roux,06 12 34 56 78,,,,,yes,formulaire papier,,\n"
+        "A2,,,,,,,,,,delete\n"
+        "A3,Paul Vidal,06 12 34 56 79,,,,,yes,formulaire papier,,\n"
+    ), existing_external_ids={"A1", "A2", "A3"}, erased_external_ids={"A1", "A2"})
+    assert [(r["row"], r["column"]) for r in plan.rejected] == [(2, "external_id")]
+    assert "erased at their request" in plan.rejected[0]["reason"]
+    assert plan.deletes == ["A2"]
+    assert [row["external_id"] for row in plan.updates] == ["A3"]
+
+
 # -- costs --------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from nameko.testing.services import entrypoint_hook
 
 from contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from contracts.events import ACCOUNT_DELETED
+from contracts.personal_data import EservicesExportSchema
 from servicekit.testing_bus import deliver, subscribe
 from services.eservices.service import EservicesService
 
@@ -338,6 +339,9 @@ def test_a_deleted_account_leaves_its_requests_anonymised_for_the_commune(eservi
             {"account_id": ADA["account_id"], "role": "citizen"}, NOW)
 
     assert rpc.citizen_requests(ADA["account_id"]) == []
+    # Their acknowledgements went with them.
+    assert rpc.export_personal_data({"account_id": ADA["account_id"], "email": ADA["email"]}) == {
+        "requests": [], "mails": []}
     kept = rpc.commune_request(LAVERUNE, request["id"])
     assert (kept["requester"], kept["anonymised"]) == (None, True)
     assert kept["data"]["description"] == "Nid-de-poule"
@@ -346,11 +350,16 @@ def test_a_deleted_account_leaves_its_requests_anonymised_for_the_commune(eservi
     assert "family_name" not in copy["data"] and copy["data"]["copy_type"] == "full_copy"
 
 
-def test_a_citizen_exports_every_request_they_made(laverune, rpc):
+def test_a_citizen_exports_every_request_they_made_and_the_mails_kept_to_them(laverune, rpc):
     request = rpc.submit_request(LAVERUNE, CONTACT, ADA)
     rpc.submit_request(LAVERUNE, CONTACT, BOB)
 
-    exported = rpc.citizen_export(ADA["account_id"])
+    exported = rpc.export_personal_data({"account_id": ADA["account_id"], "email": ADA["email"]})
+
+    assert EservicesExportSchema().validate(exported) == {}
 
     assert [(r["id"], r["requester"]["email"]) for r in exported["requests"]] == [
         (request["id"], ADA["email"])]
+    # The accusé d'enregistrement of the request, and nothing sent to Bob.
+    (mail,) = exported["mails"]
+    assert request["reference"] in mail["subject"] + mail["body"]

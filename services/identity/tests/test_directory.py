@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, insert, select
 
 from contracts.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from contracts.personal_data import email_digest
 from servicekit import tables
 from servicekit.testing_db import memory_session
 from services.identity import directory, rules
@@ -354,8 +355,8 @@ def test_deleting_a_citizen_erases_them_and_announces_it(session, outbox, postbo
     assert session.scalars(select(EmailVerification)).all() == []
     assert session.scalars(select(MailThrottle)).all() == []
     assert session.execute(select(tables.mail_outbox)).all() == []
-    assert outbox.events[-1] == ("account.deleted", {"account_id": account.id,
-                                                     "role": "citizen"})
+    assert outbox.events[-1] == ("account.deleted", {
+        "account_id": account.id, "role": "citizen", "email_digest": email_digest(ADA["email"])})
     # The audit keeps the attempts, by account id.
     assert [e.principal_id for e in session.scalars(select(LoginEvent))] == [
         str(account.id)]
@@ -402,8 +403,94 @@ def test_pruning_forgets_expired_links_and_past_hours_counts(session, outbox, po
     sign_up(session, outbox, postbox)
     assert directory.prune_sign_up_leftovers(session, NOW + timedelta(minutes=59)) == 0
     assert directory.prune_sign_up_leftovers(session, NOW + timedelta(hours=1)) == 1
-    assert directory.prune_sign_up_leftovers(session, NOW + timedelta(hours=48)) == 1
+    # An expired link still dates its sign-up for a week (delete_unconfirmed_sign_ups).
+    week_after_expiry = NOW + timedelta(hours=48) + directory.UNCONFIRMED_SIGN_UP_GRACE
+    assert directory.prune_sign_up_leftovers(session, week_after_expiry) == 0
+    assert directory.prune_sign_up_leftovers(session, week_after_expiry + SECOND) == 1
     assert session.scalars(select(EmailVerification)).all() == []
+
+
+# -- retention
+
+SECOND = timedelta(seconds=1)
+LINK_EXPIRED = NOW + rules.VERIFICATION_LIFETIME
+GRACE = directory.UNCONFIRMED_SIGN_UP_GRACE
+
+
+def mail_kept_to(session, address):
+    session.execute(insert(tables.mail_outbox).values(
+        id=uuid.uuid4(), recipient=address, subject="s", body="b", headers={}, created_at=NOW,
+        attempts=1, next_attempt_at=NOW, sent_at=NOW))
+
+
+def everything_of(session, account_id):
+    """What an account leaves behind: its row, links, throttles and the mails to it."""
+    return {
+        "account": session.get(Account, account_id) is not None,
+        "links": len(session.scalars(select(EmailVerification)).all()),
+        "mail throttles": len(session.scalars(select(MailThrottle)).all()),
+        "login throttles": len(session.scalars(select(LoginThrottle)).all()),
+        "mails": len(session.execute(select(tables.mail_outbox)).all()),
+    }
+
+
+@pytest.mark.parametrize("role, resent_after, deleted_at, deleted", [
+    ("citizen", None, LINK_EXPIRED + GRACE - SECOND, False),
+    ("citizen", None, LINK_EXPIRED + GRACE + SECOND, True),
+    ("company", None, LINK_EXPIRED + GRACE + SECOND, True),
+    # A new link asked for on day 5 expires on day 7: the week runs from then.
+    ("citizen", timedelta(days=5), LINK_EXPIRED + GRACE + SECOND, False),
+    ("citizen", timedelta(days=5), NOW + timedelta(days=7) + GRACE - SECOND, False),
+    ("citizen", timedelta(days=5), NOW + timedelta(days=7) + GRACE + SECOND, True),
+], ids=["a second before the week", "a second after", "a company's",
+        "resent: the first week is not the end", "resent: a second before its week",
+        "resent: a second after"])
+def test_a_sign_up_never_confirmed_is_deleted_whole_a_week_after_its_link_expired(
+    session, outbox, postbox, role, resent_after, deleted_at, deleted
+):
+    holder = ADA if role == "citizen" else LEZ
+    account, _ = sign_up(session, outbox, postbox, holder, role=role)
+    log_in(session, holder["email"], matched=False)
+    mail_kept_to(session, holder["email"])
+    if resent_after:
+        directory.resend_verification(session, postbox, holder["email"], link_of,
+                                      NOW + resent_after)
+    # Someone else's mail stays whatever happens.
+    mail_kept_to(session, "someone.else@example.org")
+    for moment in (NOW + timedelta(hours=1), deleted_at):
+        directory.prune_sign_up_leftovers(session, moment)
+
+    assert directory.delete_unconfirmed_sign_ups(session, deleted_at) == int(deleted)
+
+    left = everything_of(session, account.id)
+    if deleted:
+        assert left == {"account": False, "links": 0, "mail throttles": 0,
+                        "login throttles": 0, "mails": 1}
+    else:
+        assert left["account"] and left["links"] >= 1 and left["mails"] == 2
+    # The attempts on it stay, until their own retention.
+    assert session.scalars(select(LoginEvent.outcome)).all() == ["rejected"]
+
+
+def test_confirmed_and_created_accounts_are_never_deleted_as_unconfirmed(
+        session, outbox, postbox):
+    confirmed, _ = sign_up(session, outbox, postbox)
+    directory.verify_email(session, postbox.mails[0].token, NOW)
+    agent = directory.create_account(session, outbox, AGENT, "admin-id", NOW)
+
+    assert directory.delete_unconfirmed_sign_ups(session, NOW + timedelta(days=3650)) == 0
+    assert session.get(Account, confirmed.id) and session.get(Account, agent.id)
+
+
+@pytest.mark.parametrize("age, forgotten", [
+    (directory.LOGIN_EVENTS_RETENTION - SECOND, False),
+    (directory.LOGIN_EVENTS_RETENTION + SECOND, True),
+], ids=["a second before a year", "a second after"])
+def test_login_attempts_are_deleted_after_a_year(session, age, forgotten):
+    log_in(session, "agent.laverune", matched=False, now=NOW)
+
+    assert directory.forget_old_login_events(session, NOW + age) == int(forgotten)
+    assert len(session.scalars(select(LoginEvent)).all()) == int(not forgotten)
 
 
 # -- companies --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import stat
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -36,6 +36,8 @@ from servicekit.clock import ClockProvider
 from servicekit.config import public_url
 from services.identity import directory
 from services.identity.bootstrap import FirstAdminSettingsError
+from services.identity.directory import LOGIN_EVENTS_RETENTION, UNCONFIRMED_SIGN_UP_GRACE
+from services.identity.rules import VERIFICATION_LIFETIME
 from services.identity.service import IdentityService
 
 pytestmark = pytest.mark.broker
@@ -606,3 +608,33 @@ def test_every_answer_loads_with_its_contract_schema(identity_rpc):
     conforms(PrincipalSchema(), identity_rpc.get_principal("api_client", client["client_id"]))
     assert len(conforms(AccountSchema(many=True), identity_rpc.accounts_of_commune(LAVERUNE))) == 1
     assert len(conforms(LoginEventSchema(many=True), identity_rpc.login_events())) == 2
+
+
+def test_the_hourly_retention_deletes_what_is_past_its_time_by_the_clock(
+    identity, identity_rpc, suite_config
+):
+    clock = clock_of(identity)
+    signed_up_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock.set(signed_up_at)
+    identity_rpc.sign_up_citizen({"email": "Ada.Lovelace@example.org", "given_name": "Ada",
+                                  "family_name": "Lovelace",
+                                  "password": "analytical engine 1843"})
+    with pytest.raises(Unauthorized):
+        identity_rpc.issue_token({"username": "nobody.at.all", "password": "a guess"})
+
+    def keep_retention_at(moment):
+        clock.set(moment)
+        with entrypoint_hook(identity, "keep_retention") as keep:
+            keep()
+        return (query(suite_config, "SELECT count(*) FROM accounts WHERE role = 'citizen'"),
+                query(suite_config, "SELECT count(*) FROM mail_outbox"),
+                query(suite_config, "SELECT count(*) FROM login_events"))
+
+    link_expired = signed_up_at + VERIFICATION_LIFETIME
+    second = timedelta(seconds=1)
+    assert keep_retention_at(link_expired + UNCONFIRMED_SIGN_UP_GRACE - second) == (
+        [(1,)], [(1,)], [(1,)])
+    assert keep_retention_at(link_expired + UNCONFIRMED_SIGN_UP_GRACE + second) == (
+        [(0,)], [(0,)], [(1,)])
+    assert keep_retention_at(signed_up_at + LOGIN_EVENTS_RETENTION - second)[2] == [(1,)]
+    assert keep_retention_at(signed_up_at + LOGIN_EVENTS_RETENTION + second)[2] == [(0,)]

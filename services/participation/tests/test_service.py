@@ -1,7 +1,7 @@
 """The participation platform through the real broker, on a clock the test moves: phases that
 open and close what citizens may do, one vote per account even when many vote at once, a
 participatory budget's ballots, a petition, moderation, results, and a deleted account's
-contributions anonymised with its votes still counted."""
+contributions exported, then anonymised with its votes still counted."""
 
 import threading
 import uuid
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from contracts.errors import Conflict, Forbidden, Invalid
 from contracts.events import ACCOUNT_DELETED
 from contracts.participation import MAX_PAGE
+from contracts.personal_data import ParticipationExportSchema
 from servicekit.database import Database
 from servicekit.providers import sibling
 from servicekit.tables import outbox
@@ -190,12 +191,14 @@ def test_residents_only_and_moderation_kept_for_audit(laverune, rpc, clock):
     with pytest.raises(Invalid):
         rpc.moderate(LAVERUNE, process["id"], "comment", comment["id"], {"hidden": True},
                      AGENT)
-    assert [r["reason"] for r in rpc.reports(LAVERUNE, process["id"])] == ["off_topic"]
+    reports = rpc.reports(LAVERUNE, process["id"])
+    assert ([r["reason"] for r in reports["results"]], reports["total_count"]) == (
+        ["off_topic"], 1)
     threaded = rpc.comments(process["id"], proposal["id"])
     assert [c["parent_id"] for c in threaded] == [None, comment["id"]]
 
 
-def test_proposals_and_comments_are_read_a_page_at_a_time(laverune, rpc, clock):
+def test_proposals_comments_and_reports_are_read_a_page_at_a_time(laverune, rpc, clock):
     process = rpc.create_process(LAVERUNE, {**BUDGET, "kind": "consultation", "budget": None},
                                  AGENT)
     in_phase(clock, 10)
@@ -205,6 +208,9 @@ def test_proposals_and_comments_are_read_a_page_at_a_time(laverune, rpc, clock):
         clock.advance(minutes=1)
     for number in range(3):
         rpc.comment(process["id"], proposal["id"], BOB, {"body": f"Avis {number}"})
+        clock.advance(minutes=1)
+    for reason in ("spam", "offensive", "off_topic"):
+        rpc.report(process["id"], "proposal", proposal["id"], BOB, {"reason": reason})
         clock.advance(minutes=1)
 
     def titles_of(page):
@@ -217,26 +223,57 @@ def test_proposals_and_comments_are_read_a_page_at_a_time(laverune, rpc, clock):
     assert titles_of(None) == titles
     assert [c["body"] for c in rpc.comments(process["id"], proposal["id"],
                                             {"limit": 1, "offset": 1})] == ["Avis 1"]
+    reports = rpc.reports(LAVERUNE, process["id"], {"limit": 1, "offset": 1})
+    assert ([r["reason"] for r in reports["results"]], reports["total_count"]) == (
+        ["offensive"], 3)
     for page in ({"limit": MAX_PAGE + 1}, {"limit": 0}):
         with pytest.raises(Invalid) as refusal:
             rpc.comments(process["id"], proposal["id"], page)
         assert set(refusal.value.errors) == {"limit"}
+        with pytest.raises(Invalid) as refusal:
+            rpc.reports(LAVERUNE, process["id"], page)
+        assert set(refusal.value.errors) == {"limit"}
 
 
-def test_a_deleted_account_leaves_its_proposals_anonymous_and_its_votes_counted(
+def test_a_citizen_exports_what_they_did_and_deletion_leaves_it_anonymous_and_counted(
         participation, laverune, rpc, clock, suite_config):
     process = rpc.create_process(LAVERUNE, {**BUDGET, "kind": "consultation", "budget": None},
                                  AGENT)
+    rpc.declare_residence(ADA["account_id"], {"commune": LAVERUNE})
     in_phase(clock, 10)
     proposal = rpc.propose(process["id"], ADA, {"title": "Un marché", "body": "Bio."})
+    other = rpc.propose(process["id"], BOB, {"title": "Un parking", "body": "Gratuit."})
+    rpc.comment(process["id"], other["id"], ADA, {"body": "Plutôt des vélos."})
+    rpc.report(process["id"], "proposal", other["id"], ADA,
+               {"reason": "off_topic", "details": "Hors sujet"})
+    rpc.moderate(LAVERUNE, process["id"], "proposal", proposal["id"],
+                 {"hidden": True, "reason": "Doublon"}, AGENT)
     in_phase(clock, 20)
-    rpc.vote(process["id"], proposal["id"], ADA)
+    rpc.vote(process["id"], other["id"], ADA)
+    ada = {"account_id": ADA["account_id"], "email": None}
+
+    exported = rpc.export_personal_data(ada)
+
+    assert ParticipationExportSchema().validate(exported) == {}
+    assert exported["residence"]["commune"] == LAVERUNE
+    # A hidden proposal's words are withheld from readers, not from their author.
+    assert [(p["title"], p["hidden"]) for p in exported["proposals"]] == [("Un marché", True)]
+    assert [c["body"] for c in exported["comments"]] == ["Plutôt des vélos."]
+    assert [(r["target_id"], r["details"]) for r in exported["reports"]] == [
+        (other["id"], "Hors sujet")]
+    assert [(v["kind"], v["proposals"]) for v in exported["votes"]] == [
+        ("vote", [other["id"]])]
+    assert rpc.export_personal_data({"account_id": BOB["account_id"], "email": None})[
+        "comments"] == []
 
     deliver(participation, suite_config, ACCOUNT_DELETED, "on_account_deleted",
             {"account_id": ADA["account_id"], "role": "citizen"}, START)
 
-    (kept,) = rpc.proposals(process["id"])
-    assert (kept["author"], kept["title"]) == (None, "Un marché")
+    assert rpc.export_personal_data(ada) == {"residence": None, "proposals": [],
+                                             "comments": [], "votes": [], "reports": []}
+    kept = next(p for p in rpc.proposals(process["id"]) if p["id"] == proposal["id"])
+    assert kept["author"] is None
+    assert rpc.reports(LAVERUNE, process["id"])["total_count"] == 1
     clock.set(START + timedelta(days=30))
-    (result,) = rpc.close_process(LAVERUNE, process["id"])["results"]
-    assert result["votes"] == 1
+    results = rpc.close_process(LAVERUNE, process["id"])["results"]
+    assert {r["title"]: r["votes"] for r in results}["Un parking"] == 1

@@ -12,6 +12,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import select, text, update
 
 from contracts.errors import Conflict, Forbidden, Invalid, NotFound
+from contracts.procurement import MAX_PAGE
 from servicekit.database import Database
 from servicekit.files import Files
 from servicekit.providers import sibling
@@ -116,7 +117,7 @@ def test_the_public_finds_downloads_and_companies_are_told_of_a_change(published
     assert sorted(m.rcpt_tos[0] for m in mails) == sorted([ACME["email"], BTP["email"]])
     assert "CCTP.pdf" in mails[0].text and "version 2" in mails[0].text
     assert rpc.consultation(published["id"])["documents"][0]["version"] == 2
-    assert len(rpc.withdrawals(LAVERUNE, published["id"])) == 3
+    assert rpc.withdrawals(LAVERUNE, published["id"])["total_count"] == 3
 
 
 def test_questions_close_at_their_deadline_and_answers_reach_every_company(
@@ -125,13 +126,41 @@ def test_questions_close_at_their_deadline_and_answers_reach_every_company(
     question = rpc.ask_question(LAVERUNE, published["id"], ACME, {"text": "Quel enrobé ?"})
     rpc.answer_question(LAVERUNE, published["id"], question["id"],
                         {"answer": "BBSG 0/10."}, AGENT)
-    assert [q["answer"] for q in rpc.public_questions(published["id"])] == ["BBSG 0/10."]
+    assert [q["answer"] for q in rpc.public_questions(published["id"])["results"]] == [
+        "BBSG 0/10."]
     (mail,) = smtp_server.wait_for(1)
     assert mail.rcpt_tos == (BTP["email"],) and "BBSG 0/10." in mail.text
 
     clock.set(datetime.fromisoformat(CONSULTATION["questions_deadline"]) + timedelta(seconds=1))
     with pytest.raises(Conflict, match="Questions closed"):
         rpc.ask_question(LAVERUNE, published["id"], ACME, {"text": "Encore une ?"})
+
+
+def test_the_registers_are_read_a_page_at_a_time(published, rpc, clock):
+    for company in (ACME, BTP, ACME):
+        rpc.withdraw(LAVERUNE, published["id"], company)
+        clock.advance(minutes=1)
+    for question in ("Quel enrobé ?", "Quel délai ?"):
+        rpc.ask_question(LAVERUNE, published["id"], ACME, {"text": question})
+        clock.advance(minutes=1)
+
+    withdrawals = rpc.withdrawals(LAVERUNE, published["id"], {"limit": 2, "offset": 1})
+    assert ([w["siret"] for w in withdrawals["results"]], withdrawals["total_count"]) == (
+        [BTP["siret"], ACME["siret"]], 3)
+    questions = rpc.questions(LAVERUNE, published["id"], {"limit": 1, "offset": 1})
+    assert ([q["text"] for q in questions["results"]], questions["total_count"]) == (
+        ["Quel délai ?"], 2)
+    # The public reads, and counts, the answered ones only.
+    assert rpc.public_questions(published["id"]) == {"total_count": 0, "results": []}
+    history = rpc.history(LAVERUNE, published["id"], {"limit": 2, "offset": 5})
+    assert ([h["kind"] for h in history["results"]], history["total_count"]) == (
+        ["withdrawal", "question"], 8)
+    # Without a page, the first: up to MAX_PAGE of them.
+    assert len(rpc.history(LAVERUNE, published["id"])["results"]) == 8
+    for page in ({"limit": MAX_PAGE + 1}, {"limit": 0}, {"offset": -1}):
+        with pytest.raises(Invalid) as refusal:
+            rpc.history(LAVERUNE, published["id"], page)
+        assert set(refusal.value.errors) == set(page)
 
 
 def test_bids_are_sealed_until_the_deadline_then_opened_to_their_receipts(
@@ -191,7 +220,7 @@ def test_the_award_publishes_the_contract_data_and_the_history_cannot_be_changed
             outbox.c.event_type == "contract.awarded")).all()
     assert envelope["data"]["holders"] == [{"id": ACME["siret"], "id_type": "SIRET"}]
     assert envelope["data"]["buyer_siret"] == "21340134200018"
-    kinds = [h["kind"] for h in rpc.history(LAVERUNE, published["id"])]
+    kinds = [h["kind"] for h in rpc.history(LAVERUNE, published["id"])["results"]]
     assert kinds == ["created", "document_added", "published", "bid_deposited", "opened",
                      "awarded"]
     with pytest.raises(Exception, match="append-only"):
@@ -231,6 +260,6 @@ def test_the_archive_is_destroyed_only_after_its_retention_and_on_a_decision(
     assert [f["destroyed"] for b in report["bids"] for f in b["files"]] == [True]
     with pytest.raises(NotFound, match="destroyed"):
         rpc.document(published["id"], "CCTP.pdf")
-    (last,) = rpc.history(LAVERUNE, published["id"])[-1:]
+    (last,) = rpc.history(LAVERUNE, published["id"])["results"][-1:]
     assert (last["kind"], last["detail"]) == ("archive_destroyed",
                                               {"decision": "Visa AD34 n° 2031-7"})
