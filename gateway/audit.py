@@ -2,14 +2,20 @@
 keeps it (``contracts.audit``, ``services.identity.audit``).
 
 An entry goes out as an ``audit.recorded`` event, published as the outbox relay publishes (the
-same envelope, exchange, confirms and queue declarations), once the answer is decided. The
-gateway has no database to hold it meanwhile: a publish that fails is logged, and the answer
-stays what it was.
+same envelope, exchange, confirms and queue declarations), once the answer is decided. A
+greenthread of the gateway publishes them, so that no answer waits for the broker — which
+blocks publishers when its memory runs short —; one it cannot publish is tried again every
+second, while up to ``BACKLOG`` wait behind it in memory. The gateway has no database to hold
+them: a full backlog drops the entry, a stop waits ``DRAIN_SECONDS`` for the backlog, and
+either loss is logged.
 """
 
+import time
 import uuid
 from datetime import UTC, datetime
 
+import eventlet
+from eventlet.queue import Full, LightQueue
 from nameko.extensions import DependencyProvider
 
 from contracts.audit import API_CLIENT, FAILED, OBJECT_ID_MAX_LENGTH, REFUSED, SUCCEEDED
@@ -24,6 +30,9 @@ log = get_logger(__name__)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PRIVILEGED_ROLES = frozenset({METROPOLE_ADMIN, COMMUNE_AGENT, RELAY_INTERPRETER})
 REFUSALS = frozenset({401, 403})
+BACKLOG = 10_000
+RETRY_SECONDS = 1.0
+DRAIN_SECONDS = 5.0
 
 
 def privileged(principal):
@@ -82,33 +91,78 @@ def entry_of(spec, principal, path_values, status, outcome, correlation_id, now)
 
 
 class AuditRecorder:
-    def __init__(self, events, correlation_id):
-        self._events = events
+    def __init__(self, trail, correlation_id):
+        self._trail = trail
         self._correlation_id = correlation_id
 
     def record(self, spec, principal, path_values, status, out_of_reach=False):
-        """Publishes the request's entry if it is audited; never raises."""
+        """Hands the request's entry to the publishing greenthread if it is audited; never
+        raises, never waits."""
         outcome = outcome_of(status, out_of_reach)
         if not is_audited(spec, principal, outcome):
             return
-        action = f"{spec.method} {spec.openapi_path}"
         try:
             entry = entry_of(spec, principal, path_values, status, outcome,
                              self._correlation_id, datetime.now(UTC))
             envelope = make_envelope(AUDIT_RECORDED, entry, entry["occurred_at"],
                                      entry["commune"], self._correlation_id)
-            self._events.publish(AUDIT_RECORDED.name, envelope, self._correlation_id,
-                                 call_id=f"gateway.audit.{envelope['event_id']}")
-        except Exception as error:
-            log.error("audit.publish_failed", action=action, status=status, outcome=outcome,
-                      error=type(error).__name__, correlation_id=self._correlation_id)
+        except Exception:
+            # A bug of ours: logged with its traceback, and the answer stands.
+            log.exception("audit.entry_refused", action=f"{spec.method} {spec.openapi_path}",
+                          status=status, correlation_id=self._correlation_id)
+            return
+        self._trail.send(envelope)
 
 
 class AuditTrail(DependencyProvider):
-    """``audit_trail = AuditTrail()`` in the gateway: one publisher per process."""
+    """``audit_trail = AuditTrail()`` in the gateway: one publisher and its backlog per
+    process."""
 
     def setup(self):
         self.events = EventPublisher("gateway", self.container.config, EVENT_TYPES)
+        self.backlog = LightQueue(BACKLOG)
+        self.unsent = 0  # in the backlog, or being published
+
+    def start(self):
+        self.container.spawn_managed_thread(self._publish_forever)
+
+    def stop(self):
+        if not self.drained(DRAIN_SECONDS):
+            log.error("audit.entries_lost_at_stop", count=self.unsent)
 
     def get_dependency(self, worker_ctx):
-        return AuditRecorder(self.events, worker_ctx.data.get(CORRELATION_ID))
+        return AuditRecorder(self, worker_ctx.data.get(CORRELATION_ID))
+
+    def send(self, envelope):
+        try:
+            self.backlog.put_nowait(envelope)
+        except Full:
+            log.error("audit.backlog_full", action=envelope["data"]["action"],
+                      correlation_id=envelope["correlation_id"])
+            return
+        self.unsent += 1
+
+    def drained(self, timeout):
+        """Whether every entry handed over was published within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.unsent and time.monotonic() < deadline:
+            eventlet.sleep(0.01)
+        return not self.unsent
+
+    def _publish_forever(self):
+        while True:
+            envelope = self.backlog.get()
+            while not self._published(envelope):
+                eventlet.sleep(RETRY_SECONDS)
+            self.unsent -= 1
+
+    def _published(self, envelope):
+        try:
+            self.events.publish(AUDIT_RECORDED.name, envelope, envelope["correlation_id"],
+                                call_id=f"gateway.audit.{envelope['event_id']}")
+        except Exception as error:
+            log.error("audit.publish_failed", action=envelope["data"]["action"],
+                      status=envelope["data"]["status"], error=type(error).__name__,
+                      correlation_id=envelope["correlation_id"])
+            return False
+        return True

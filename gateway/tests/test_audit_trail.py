@@ -46,6 +46,7 @@ def trail(gateway, suite_config):
         queue.declare()
 
         def published():
+            assert sibling(gateway, AuditTrail).drained(10)
             found = []
             while (message := queue.get(no_ack=True)) is not None:
                 found.append(json.loads(message.body))
@@ -182,14 +183,22 @@ class BrokenPublisher:
         raise ConnectionRefusedError("the broker is away")
 
 
-def test_a_publish_that_fails_is_logged_and_the_answer_stands(
-        gateway, api, agent_headers, caplog):
+def test_a_publish_that_fails_leaves_the_answer_and_is_tried_again(
+        gateway, api, agent_headers, caplog, trail, monkeypatch):
     caplog.set_level(logging.INFO)
-    sibling(gateway, AuditTrail).events = BrokenPublisher()
+    monkeypatch.setattr("gateway.audit.RETRY_SECONDS", 0.05)
+    audit_trail = sibling(gateway, AuditTrail)
+    events, audit_trail.events = audit_trail.events, BrokenPublisher()
     answer = api.post(REQUESTS, json=NEW_REQUEST, headers=agent_headers)
     assert answer.status_code == 201, answer.text
+    assert not audit_trail.drained(0.5)
     assert "audit.publish_failed" in caplog.text
     assert "ConnectionRefusedError" in caplog.text
+    # The broker back, the entry goes: none is lost.
+    audit_trail.events = events
+    (entry,) = trail()
+    assert (entry["data"]["action"], entry["data"]["status"]) == (
+        "POST /api/v1/communes/{insee}/subscription-requests", 201)
 
 
 def test_the_trail_is_read_by_metropole_admins_only(

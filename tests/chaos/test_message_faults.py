@@ -670,7 +670,7 @@ def test_a_backlog_published_while_its_consumer_is_stopped_is_confirmed_and_kept
     start(container_factory, BillingService, suite_config).stop()  # its queue exists, idle
     subscriptions = start(container_factory, SubscriptionsService, suite_config)
     wait_until(lambda: pending(subscriptions) == 0, timeout=30, what="the seed's events")
-    publisher = sibling(subscriptions, Outbox).relay.publisher
+    publisher = sibling(subscriptions, Outbox).relay.events.publisher
     confirms = []
     publish = publisher.publish
 
