@@ -301,14 +301,7 @@ def delete_citizen(session, outbox, account_id, now):
     if account.deleted_at is not None:
         return account, False
     address_key = account.email_key
-    session.execute(delete(EmailVerification).where(EmailVerification.account_id == account.id))
-    if address_key is not None:
-        session.execute(delete(MailThrottle).where(
-            MailThrottle.subject_digest == rules.subject_digest("mail", address_key)))
-        # The messages sent to the address (kept a while by the postbox) go with it.
-        forget_mails_to(session, [address_key])
-    session.execute(delete(LoginThrottle).where(
-        LoginThrottle.subject_digest == rules.subject_digest("account", account.username)))
+    _forget_traces_of(session, account)
     account.username = account.username_key = f"deleted-{account.id}"
     account.password_hash = rules.UNUSABLE_PASSWORD_HASH
     account.email = account.email_key = None
@@ -322,6 +315,19 @@ def delete_citizen(session, outbox, account_id, now):
         occurred_at=now,
     )
     return account, True
+
+
+def _forget_traces_of(session, account):
+    """Deletes what identity keeps beside an account's row: its links, the mail and login
+    counts kept under its address and name, and the messages sent to the address (kept a
+    while by the postbox)."""
+    session.execute(delete(EmailVerification).where(EmailVerification.account_id == account.id))
+    if account.email_key is not None:
+        session.execute(delete(MailThrottle).where(
+            MailThrottle.subject_digest == rules.subject_digest("mail", account.email_key)))
+        forget_mails_to(session, [account.email_key])
+    session.execute(delete(LoginThrottle).where(
+        LoginThrottle.subject_digest == rules.subject_digest("account", account.username)))
 
 
 def export_account(session, account_id):
@@ -411,13 +417,7 @@ def delete_unconfirmed_sign_ups(session, now):
                          last_links.get(account.id, account.created_at))
         if expired_at >= now - UNCONFIRMED_SIGN_UP_GRACE:
             continue
-        session.execute(delete(EmailVerification)
-                        .where(EmailVerification.account_id == account.id))
-        session.execute(delete(MailThrottle).where(
-            MailThrottle.subject_digest == rules.subject_digest("mail", account.email_key)))
-        session.execute(delete(LoginThrottle).where(
-            LoginThrottle.subject_digest == rules.subject_digest("account", account.username)))
-        forget_mails_to(session, [account.email_key])
+        _forget_traces_of(session, account)
         session.delete(account)
         deleted += 1
     session.flush()

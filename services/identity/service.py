@@ -116,11 +116,15 @@ class IdentityService(CommunsService):
 
     @timer(interval=3600)
     def keep_retention(self):
-        """Deletes the sign-ups never confirmed and the login attempts past their retention."""
+        """Deletes the sign-ups never confirmed, and the login attempts and audit entries
+        past their retention."""
+        now = self.clock.now()
         with self.db.transaction() as session:
-            sign_ups = directory.delete_unconfirmed_sign_ups(session, self.clock.now())
-            logins = directory.forget_old_login_events(session, self.clock.now())
-        log.info("identity.retention_kept", unconfirmed_sign_ups=sign_ups, login_events=logins)
+            sign_ups = directory.delete_unconfirmed_sign_ups(session, now)
+            logins = directory.forget_old_login_events(session, now)
+            audit_entries = audit.purge(session, now)
+        log.info("identity.retention_kept", unconfirmed_sign_ups=sign_ups, login_events=logins,
+                 audit_entries=audit_entries)
 
     # -- citizens and companies sign up ----------------------------------------------------
 
@@ -267,10 +271,3 @@ class IdentityService(CommunsService):
         query = load(AuditQuerySchema(), query)
         with self.db.transaction() as session:
             return AuditPageSchema().dump(audit.page(session, query))
-
-    @timer(interval=3600)
-    def purge_audit_trail(self):
-        now = self.clock.now()
-        with self.db.transaction() as session:
-            purged = audit.purge(session, now)
-        log.info("audit.purged", count=purged)
